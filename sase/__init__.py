@@ -1,0 +1,1 @@
+"""SASE modules and SASE-ResNet; ``import sase`` registers the models in timm."""

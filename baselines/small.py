@@ -26,12 +26,28 @@ from typing import Any
 
 import torch.nn as nn
 from timm.layers import get_attn
-from timm.models import build_model_with_cfg, register_model
+from timm.models import build_model_with_cfg, generate_default_cfgs, register_model
 from timm.models.pvt_v2 import PyramidVisionTransformerV2
 from timm.models.resnet import BasicBlock, ResNet
 from timm.models.swin_transformer import SwinTransformer
 
 SMALL_CHANNELS = (32, 64, 128, 256)
+
+
+def small_cfg(**overrides: Any) -> dict:
+    """timm pretrained-config for an untrained 32 px, 1-channel, 10-class model (no weights, no URL)."""
+    cfg = dict(url="", num_classes=10, input_size=(1, 32, 32), pool_size=None, crop_pct=1.0,
+               interpolation="bilinear", mean=(0.2860,), std=(0.3530,), first_conv="", classifier="")
+    cfg.update(overrides)
+    return cfg
+
+
+default_cfgs = generate_default_cfgs({
+    "resnet_s32.untrained": small_cfg(first_conv="conv1", classifier="fc"),
+    "seresnet_s32.untrained": small_cfg(first_conv="conv1", classifier="fc"),
+    "swin_s32.untrained": small_cfg(first_conv="patch_embed.proj", classifier="head.fc"),
+    "pvt_v2_s32.untrained": small_cfg(first_conv="patch_embed.proj", classifier="head"),
+})
 
 
 def build_small_resnet(block: Any = BasicBlock, block_args: dict | None = None, **kwargs: Any) -> ResNet:

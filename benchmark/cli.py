@@ -1,0 +1,180 @@
+"""The command line: ``run``, ``report``, ``profile`` and ``list``.
+
+This is the only module that prints for the user.  A :class:`UserError` anywhere
+below becomes a one-line message and exit code 2, with no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import warnings
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+from benchmark.errors import UserError
+
+
+def _csv(text: str) -> List[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _seeds(text: str) -> List[int]:
+    try:
+        return [int(t) for t in _csv(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seeds takes comma-separated integers, got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="verb", required=True)
+    run = sub.add_parser("run", help="train, evaluate and profile every model of a suite")
+    run.add_argument("--suite", required=True, help="recognition or synthesis")
+    run.add_argument("--preset", default="default", help="smoke, default or paper (default: default)")
+    run.add_argument("--models", type=_csv, default=None, help="comma-separated model names (default: the preset's)")
+    run.add_argument("--data", default=None, help="data path (ImageFolder root, or Fashion-MNIST IDX folder)")
+    run.add_argument("--seeds", type=_seeds, default=[0], help="comma-separated seeds (default: 0)")
+    run.add_argument("--results-dir", type=Path, default=Path("results"))
+    run.add_argument("--device", default=None, help="cpu or cuda[:N] (default: cuda if available)")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a preset field, e.g. --set recipe.epochs=1 (repeatable)")
+    rep = sub.add_parser("report", help="render tables and plots from the results store")
+    rep.add_argument("--results-dir", type=Path, default=Path("results"))
+    prof = sub.add_parser("profile", help="params, GMACs and inference img/s; no data, no training")
+    prof.add_argument("--models", type=_csv, required=True)
+    prof.add_argument("--img-size", type=int, default=None, help="input size (default: the model's)")
+    prof.add_argument("--batch-size", type=int, default=32)
+    prof.add_argument("--train", action="store_true", help="also measure training img/s")
+    prof.add_argument("--device", default=None)
+    prof.add_argument("--json", action="store_true", help="one JSON object per line")
+    sub.add_parser("list", help="the registered suites, presets, models and tasks")
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit")  # fvcore's tracer
+    try:
+        return {"run": cmd_run, "report": cmd_report, "profile": cmd_profile, "list": cmd_list}[args.verb](args)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished records are kept; the current run is recorded as 'interrupted'",
+              file=sys.stderr)
+        return 130
+
+
+def _device(name: Optional[str]) -> str:
+    import torch
+
+    if name is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
+    return name
+
+
+def _tqdm(**kwargs):
+    from tqdm.auto import tqdm
+
+    return tqdm(dynamic_ncols=True, file=sys.stderr, **kwargs)
+
+
+def _parse_sets(items: Sequence[str]) -> dict:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise UserError(f"--set takes KEY=VALUE (e.g. recipe.epochs=1), got {item!r}")
+        key, value = item.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def cmd_run(args) -> int:
+    import benchmark.tasks  # noqa: F401  registers the task runners
+    from benchmark.config import override
+    from benchmark.models import models_for
+    from benchmark.runner import run_suite
+    from benchmark.suites import SUITES
+
+    suite = SUITES.get(args.suite)
+    preset = override(suite.preset(args.preset), _parse_sets(args.set))
+    models = args.models or models_for(suite.name, preset.model_scale)
+    if args.data is not None and not Path(args.data).expanduser().exists():
+        raise UserError(f"--data {args.data}: no such file or folder")
+    device = _device(args.device)
+    print(f"suite {suite.name}, preset {preset.name}, recipe {preset.recipe.name}, device {device}: "
+          f"{len(models)} model(s) x {len(args.seeds)} seed(s)", file=sys.stderr)
+    records = run_suite(suite, preset, models, args.seeds, args.results_dir, args.data, device,
+                        progress=_tqdm, on_record=_print_record)
+    failed = [r for r in records if r["status"] != "completed"]
+    print(f"{len(records) - len(failed)}/{len(records)} runs completed; records in "
+          f"{args.results_dir / 'records' / suite.name}. Next: python -m benchmark report "
+          f"--results-dir {args.results_dir}")
+    return 1 if failed else 0
+
+
+def _print_record(r: dict) -> None:
+    if r["status"] == "completed" and "top1" in r:
+        print(f"  {r['model']:<28} seed {r['seed']}: top-1 {r['top1']:.2f}%  top-5 {r['top5']:.2f}%  "
+              f"{r['params'] / 1e6:.2f} M params  {r['gmacs']:.3f} GMACs  "
+              f"train {r['train_img_per_s']:.0f} img/s  {r['wall_s']:.0f} s", file=sys.stderr)
+    else:
+        first = (r.get("error") or "").splitlines()[0] if r.get("error") else ""
+        print(f"  {r['model']:<28} seed {r['seed']}: {r['status'].upper()} {first}", file=sys.stderr)
+
+
+def cmd_report(args) -> int:
+    from benchmark.report.render import render_report
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = render_report(args.results_dir)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    print(f"report written to {out}/README.md")
+    return 0
+
+
+def cmd_profile(args) -> int:
+    from benchmark.profile_cmd import profile_models
+
+    device = _device(args.device)
+    for row in profile_models(args.models, args.img_size, args.batch_size, device, args.train):
+        if args.json:
+            print(json.dumps(row), flush=True)
+        else:
+            print(_profile_line(row), flush=True)
+    return 0
+
+
+def _profile_line(row: dict) -> str:
+    parts = [f"{row['model']:<32} {row['img_size']:>4}px", f"{row['params'] / 1e6:8.2f} M params",
+             f"{row['gmacs']:8.3f} GMACs ({row['flops_counter']})",
+             f"infer {row['infer_img_per_s']:8.1f} img/s"]
+    if row.get("train_img_per_s") is not None:
+        parts.append(f"train {row['train_img_per_s']:7.1f} img/s")
+    parts.append(f"[{row['device']}, {row['precision']}, batch {row['batch_size']}]")
+    return "  ".join(parts)
+
+
+def cmd_list(args) -> int:
+    import benchmark.tasks  # noqa: F401
+    from benchmark.models import MODELS
+    from benchmark.suites import SUITES
+
+    for name in SUITES.names():
+        suite = SUITES.get(name)
+        print(f"suite {name}: {suite.description}")
+        for p in suite.presets:
+            print(f"  preset {p.name:<8} {p.description}")
+    print("models (suite, scale, family, input):")
+    for name, e in MODELS.items():
+        flag = "" if e.in_suite else "  (not in the default list)"
+        print(f"  {name:<34} {e.suite:<12} {e.scale:<6} {e.family:<12} {e.in_chans}x{e.img_size}{flag}")
+    return 0

@@ -1,0 +1,140 @@
+"""Typed, frozen configuration: what a run is, resolved before it starts.
+
+A *suite* (recognition, synthesis) has *presets* (smoke, default, paper); a
+preset fixes the data, the recipe and the scale of the models.  Everything is a
+frozen dataclass so that a resolved config can be hashed, saved beside the run
+and compared.  Overrides go through :func:`override`, which rejects unknown keys
+instead of silently ignoring them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+from benchmark.errors import UserError
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Which data, at what size.  ``name`` is ``fashion_mnist`` or ``image_folder``."""
+
+    name: str
+    img_size: int
+    train_subset: Optional[int] = None  # first-N stratified subset for quick presets
+    val_subset: Optional[int] = None
+    augment: bool = True
+    num_workers: int = 0
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One named training recipe, applied to every model of a suite run."""
+
+    name: str
+    optimizer: str = "adamw"  # adamw | sgd
+    lr: float = 2e-3
+    weight_decay: float = 0.05
+    momentum: float = 0.9
+    epochs: int = 2
+    batch_size: int = 128
+    warmup_epochs: float = 0.2
+    label_smoothing: float = 0.0
+    grad_clip: Optional[float] = None
+    max_steps_per_epoch: Optional[int] = None  # caps an epoch for the smoke preset
+
+
+@dataclass(frozen=True)
+class ProfileSpec:
+    """How cost is measured: batch sizes and timing windows for throughput."""
+
+    infer_batch: int = 128
+    train_batch: int = 128
+    warmup: int = 2
+    iters: int = 5
+    windows: int = 3
+    precision: str = "fp32"
+
+
+@dataclass(frozen=True)
+class Preset:
+    """The scale of a suite: which models, which data, which recipe."""
+
+    name: str
+    model_scale: str  # "small" (32 px variants) or "paper" (224 px models)
+    data: DataSpec
+    recipe: Recipe
+    profile: ProfileSpec = field(default_factory=ProfileSpec)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A comparison: a task, and the presets it can run at."""
+
+    name: str
+    task: str  # recognition | synthesis
+    presets: Tuple[Preset, ...]
+    description: str = ""
+
+    def preset(self, name: str) -> Preset:
+        for p in self.presets:
+            if p.name == name:
+                return p
+        names = ", ".join(p.name for p in self.presets)
+        raise UserError(f"suite {self.name!r} has no preset {name!r}; choose one of: {names}")
+
+
+def _coerce(value: str, current: Any) -> Any:
+    if isinstance(current, bool):
+        if value.lower() in ("1", "true", "yes"):
+            return True
+        if value.lower() in ("0", "false", "no"):
+            return False
+        raise UserError(f"expected true/false, got {value!r}")
+    if current is None:
+        return None if value.lower() == "none" else _guess(value)
+    try:
+        return type(current)(value)
+    except ValueError:
+        raise UserError(f"expected a {type(current).__name__}, got {value!r}") from None
+
+
+def _guess(value: str) -> Any:
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return value
+
+
+def override(cfg: Any, updates: Mapping[str, str]) -> Any:
+    """Return ``cfg`` with dotted ``updates`` (``recipe.epochs=1``) applied.
+
+    Unknown keys are a :class:`UserError` that lists the valid ones.
+    """
+    for key, value in updates.items():
+        cfg = _override_one(cfg, key.split("."), value, key)
+    return cfg
+
+
+def _override_one(cfg: Any, path: list, value: str, full_key: str) -> Any:
+    names = [f.name for f in dataclasses.fields(cfg)]
+    head = path[0]
+    if head not in names:
+        raise UserError(f"unknown config key {full_key!r}; valid keys here: {', '.join(names)}")
+    current = getattr(cfg, head)
+    if len(path) > 1:
+        if not dataclasses.is_dataclass(current):
+            raise UserError(f"config key {full_key!r}: {head!r} has no sub-keys")
+        return dataclasses.replace(cfg, **{head: _override_one(current, path[1:], value, full_key)})
+    if dataclasses.is_dataclass(current):
+        raise UserError(f"config key {full_key!r} is a section; set one of its fields instead")
+    return dataclasses.replace(cfg, **{head: _coerce(value, current)})
+
+
+def to_dict(cfg: Any) -> Dict[str, Any]:
+    """A JSON-ready dict of a (nested) config dataclass."""
+    return dataclasses.asdict(cfg)

@@ -1,0 +1,81 @@
+"""ImageNet-style data: ``ROOT/train/<class>/*`` and ``ROOT/val/<class>/*``.
+
+The layout is checked before anything trains, so a bad folder fails at once with
+a message that names the problem: a missing path, no ``train/`` or ``val/``, a
+class folder with no images, a file that is not a readable image.  Headers are
+checked up front (cheap); a file that fails to decode later is named in the error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Tuple
+
+from PIL import Image, UnidentifiedImageError
+
+from benchmark.errors import UserError
+
+IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
+
+
+def list_images(folder: Path) -> List[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMG_EXTENSIONS)
+
+
+def check_image(path: Path) -> None:
+    """Raise :class:`UserError` naming ``path`` if its header cannot be read as an image."""
+    try:
+        with Image.open(path) as im:
+            im.verify() if path.stat().st_size < 4_000_000 else None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise UserError(f"unreadable image {path}: {e}. Remove or replace the file.") from None
+
+
+def scan_split(root: Path, split: str, verify: bool = True) -> Tuple[List[Tuple[str, int]], List[str]]:
+    """``(samples [(path, class_index)], class_names)`` of ``root/split``, validated."""
+    folder = root / split
+    if not folder.is_dir():
+        raise UserError(f"{root} has no '{split}/' folder; expected {root}/{split}/<class>/<image files>")
+    classes = sorted(d.name for d in folder.iterdir() if d.is_dir())
+    if not classes:
+        raise UserError(f"{folder} holds no class folders; expected {folder}/<class>/<image files>")
+    samples: List[Tuple[str, int]] = []
+    for index, name in enumerate(classes):
+        files = list_images(folder / name)
+        if not files:
+            raise UserError(f"class folder {folder / name} holds no images ({', '.join(IMG_EXTENSIONS)})")
+        for f in files:
+            if verify:
+                check_image(f)
+            samples.append((str(f), index))
+    return samples, classes
+
+
+def check_root(path: str | Path) -> Path:
+    root = Path(path).expanduser()
+    if not root.exists():
+        raise UserError(f"data path {root} does not exist; pass --data PATH to a folder with train/ and val/")
+    if not root.is_dir():
+        raise UserError(f"data path {root} is not a folder; expected a folder with train/ and val/")
+    return root
+
+
+class NamedImageDataset:
+    """A map-style dataset over ``samples`` whose decode errors name the file."""
+
+    def __init__(self, samples: List[Tuple[str, int]], transform) -> None:
+        self.samples = samples
+        self.transform = transform
+        self.targets = [c for _, c in samples]
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int):
+        path, target = self.samples[i]
+        try:
+            with Image.open(path) as im:
+                img = im.convert("RGB")
+        except (UnidentifiedImageError, OSError) as e:
+            raise UserError(f"unreadable image {path}: {e}") from None
+        return self.transform(img), target

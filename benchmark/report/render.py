@@ -1,0 +1,90 @@
+"""``python -m benchmark report``: records in, ``RESULTS/report/`` out.
+
+Reads the store through :func:`benchmark.results.load_records` and renders, per
+suite and preset, a markdown table (in ``README.md``), the same table as CSV and
+LaTeX, and PNG plots.  It measures nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import List
+
+import pandas as pd
+
+from benchmark.errors import UserError
+from benchmark.report import plots, tables
+from benchmark.results import load_records
+
+RECOGNITION_NOTES = (
+    "GMACs: fvcore multiply-adds of one image at the evaluation resolution, with attention matmuls "
+    "(fused `scaled_dot_product_attention`) counted by our handle (`fvcore-macs+sdpa`). "
+    "Throughput: images/s, median of timed windows after warm-up, at the batch size recorded, on the "
+    "device and precision shown. Top-1/top-5: percent on the held-out split after the last epoch. "
+    "Mean ± std over seeds where there are several."
+)
+
+
+def render_report(results_dir: Path) -> Path:
+    results_dir = Path(results_dir)
+    if not (results_dir / "records").is_dir():
+        raise UserError(f"{results_dir} holds no records/ folder; run 'python -m benchmark run --suite "
+                        f"recognition --results-dir {results_dir}' first")
+    frame = load_records(results_dir)
+    out = results_dir / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    sections = [_header(frame, results_dir)]
+    if not frame.empty:
+        rec = frame[frame["suite"] == "recognition"]
+        for preset in _presets(rec):
+            sections.append(_recognition_section(rec[rec["preset"] == preset], preset, out))
+        sections.append(_status_section(frame))
+    (out / "README.md").write_text("\n".join(s for s in sections if s))
+    return out
+
+
+def _presets(frame: pd.DataFrame) -> List[str]:
+    order = ["paper", "default", "smoke"]
+    found = list(dict.fromkeys(frame["preset"].dropna()))
+    return sorted(found, key=lambda p: order.index(p) if p in order else len(order))
+
+
+def _header(frame: pd.DataFrame, results_dir: Path) -> str:
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    n = len(frame)
+    done = int((frame["status"] == "completed").sum()) if n else 0
+    return (f"# sase-bench report\n\nRendered {stamp} from {n} record(s) in `{results_dir}/records/` "
+            f"({done} completed). Regenerate with `python -m benchmark report`.\n")
+
+
+def _recognition_section(frame: pd.DataFrame, preset: str, out: Path) -> str:
+    summary = tables.summarize(frame, tables.RECOGNITION_METRICS)
+    if summary.empty:
+        return f"## Recognition, preset `{preset}`\n\n_no completed runs_\n"
+    table = tables.recognition_table(summary)
+    stem = f"recognition_{preset}"
+    table.to_csv(out / f"{stem}.csv", index=False)
+    (out / f"{stem}.tex").write_text(tables.to_latex(table, f"Recognition, preset {preset}"))
+    datasets = ", ".join(sorted(set(frame["dataset"].dropna())))
+    recipes = ", ".join(sorted(set(frame["recipe"].dropna())))
+    devices = ", ".join(sorted(set(summary["device"])))
+    plot_files = [
+        plots.scatter_vs(summary, "gmacs", "GMACs per image (fvcore multiply-adds, attention counted)",
+                         f"Top-1 vs GMACs ({preset}, {datasets})", out / f"{stem}_top1_vs_gmacs.png"),
+        plots.scatter_vs(summary, "params", "parameters (millions)", f"Top-1 vs params ({preset}, {datasets})",
+                         out / f"{stem}_top1_vs_params.png", scale=1e6),
+        plots.throughput_bars(summary, f"Throughput per model ({devices})", out / f"{stem}_throughput.png"),
+    ]
+    images = "\n".join(f"![{p.stem}]({p.name})" for p in plot_files)
+    return (f"## Recognition, preset `{preset}`\n\nDataset: {datasets}. Recipe: {recipes} (the same for "
+            f"every model).\n\n{tables.to_markdown(table)}\n{RECOGNITION_NOTES}\n\nAlso as "
+            f"[CSV]({stem}.csv) and [LaTeX]({stem}.tex).\n\n{images}\n")
+
+
+def _status_section(frame: pd.DataFrame) -> str:
+    bad = tables.status_table(frame)
+    if bad.empty:
+        return ""
+    return ("## Runs that did not complete\n\nThese are not results; they are listed so that nothing is "
+            f"hidden.\n\n{tables.to_markdown(bad)}")

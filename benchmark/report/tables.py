@@ -1,0 +1,94 @@
+"""Summary tables from the records frame: aggregation over seeds, and markdown/CSV/LaTeX output.
+
+Pure functions over ``pandas`` frames; nothing here measures anything.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Dict, List, Sequence
+
+import pandas as pd
+
+GROUP = ["suite", "preset", "dataset", "model", "family", "device", "precision"]
+RECOGNITION_METRICS = ["top1", "top5", "params", "gmacs", "train_img_per_s", "infer_img_per_s", "wall_s"]
+
+
+def completed(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["status"] == "completed"]
+
+
+def summarize(frame: pd.DataFrame, metrics: Sequence[str], group: Sequence[str] = GROUP) -> pd.DataFrame:
+    """Mean, std and n over seeds of each metric, per model (completed runs only)."""
+    done = completed(frame)
+    keys = [g for g in group if g in done.columns]
+    if done.empty:
+        return pd.DataFrame(columns=[*keys, "n"])
+    done = done.assign(**{k: done[k].fillna("-") for k in keys})
+    agg: Dict[str, tuple] = {"n": ("seed", "count")}
+    for m in metrics:
+        if m in done.columns:
+            col = pd.to_numeric(done[m], errors="coerce")
+            done = done.assign(**{m: col})
+            agg[f"{m}_mean"] = (m, "mean")
+            agg[f"{m}_std"] = (m, "std")
+    out = done.groupby(keys, sort=False).agg(**agg).reset_index()
+    return out
+
+
+def mean_std(mean: float, std: float, n: int, digits: int) -> str:
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "-"
+    if n and n > 1 and std == std:
+        return f"{mean:.{digits}f} ± {std:.{digits}f}"
+    return f"{mean:.{digits}f}"
+
+
+def recognition_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The display table: one row per model, units in the headers, mean ± std over seeds."""
+    rows: List[Dict[str, str]] = []
+    for _, r in summary.iterrows():
+        n = int(r["n"])
+        rows.append({
+            "model": r["model"], "family": r["family"], "preset": r["preset"], "seeds": n,
+            "params (M)": f"{r['params_mean'] / 1e6:.2f}",
+            "GMACs": f"{r['gmacs_mean']:.4f}" if r["gmacs_mean"] < 0.1 else f"{r['gmacs_mean']:.2f}",
+            "train img/s": mean_std(r["train_img_per_s_mean"], r["train_img_per_s_std"], n, 0),
+            "infer img/s": mean_std(r["infer_img_per_s_mean"], r["infer_img_per_s_std"], n, 0),
+            "device": f"{r['device']} ({r['precision']})",
+            "top-1 (%)": mean_std(r["top1_mean"], r["top1_std"], n, 2),
+            "top-5 (%)": mean_std(r["top5_mean"], r["top5_std"], n, 2),
+        })
+    return pd.DataFrame(rows)
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    if table.empty:
+        return "_no completed runs_\n"
+    cols = list(table.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for _, row in table.iterrows():
+        lines.append("| " + " | ".join(str(row[c]) for c in cols) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def to_latex(table: pd.DataFrame, caption: str) -> str:
+    """A booktabs table (no LaTeX packages beyond booktabs)."""
+    def esc(text: object) -> str:
+        return str(text).replace("_", r"\_").replace("%", r"\%").replace("±", r"$\pm$").replace("&", r"\&")
+
+    cols = list(table.columns)
+    lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{esc(caption)}}}",
+             r"\begin{tabular}{" + "l" * 2 + "r" * (len(cols) - 2) + "}", r"\toprule",
+             " & ".join(esc(c) for c in cols) + r" \\", r"\midrule"]
+    lines += [" & ".join(esc(row[c]) for c in cols) + r" \\" for _, row in table.iterrows()]
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def status_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Runs that did not complete: shown as such, never as results."""
+    bad = frame[frame["status"] != "completed"]
+    cols = ["model", "preset", "seed", "status", "error", "run_id"]
+    bad = bad.assign(error=bad["error"].fillna("").astype(str).str.split("\n").str[0].str.slice(0, 120))
+    return bad[cols].reset_index(drop=True)

@@ -1,0 +1,74 @@
+"""The CLI end to end, in subprocesses, as a user runs it."""
+
+import json
+
+import pytest
+
+from benchmark.results import load_records
+from benchutil import run_cli
+
+
+@pytest.mark.slow
+def test_smoke_run_then_report(tmp_path, tiny_idx):
+    res = tmp_path / "results"
+    out = run_cli("run", "--suite", "recognition", "--preset", "smoke", "--models", "resnet_s32,swin_s32",
+                  "--data", str(tiny_idx), "--seeds", "0,1", "--results-dir", str(res))
+    assert out.returncode == 0, out.stderr[-3000:]
+    frame = load_records(res)
+    assert len(frame) == 4 and set(frame["status"]) == {"completed"}
+    assert frame["top1"].between(0, 100).all() and (frame["params"] > 0).all() and (frame["gmacs"] > 0).all()
+    rep = run_cli("report", "--results-dir", str(res))
+    assert rep.returncode == 0, rep.stderr
+    report = res / "report"
+    text = (report / "README.md").read_text()
+    assert "resnet_s32" in text and "swin_s32" in text and "±" in text
+    for name in ("recognition_smoke.csv", "recognition_smoke.tex", "recognition_smoke_top1_vs_gmacs.png",
+                 "recognition_smoke_top1_vs_params.png", "recognition_smoke_throughput.png"):
+        assert (report / name).stat().st_size > 0, name
+
+
+def test_list_shows_suites_presets_models():
+    out = run_cli("list")
+    assert out.returncode == 0
+    for word in ("recognition", "smoke", "default", "paper", "resnet_s32", "swin_tiny_patch4_window7_224"):
+        assert word in out.stdout
+
+
+def test_profile_json():
+    out = run_cli("profile", "--models", "resnet_s32,pvt_v2_s32", "--batch-size", "8", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["model"] for r in rows] == ["resnet_s32", "pvt_v2_s32"]
+    for r in rows:
+        assert {"model", "img_size", "params", "gmacs", "flops_counter", "infer_img_per_s", "device"} <= set(r)
+        assert isinstance(r["params"], int) and r["img_size"] == 32 and r["infer_img_per_s"] > 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--suite", "nope"], "unknown suite 'nope'"),
+    (["run", "--suite", "recognition", "--preset", "huge"], "no preset 'huge'"),
+    (["run", "--suite", "recognition", "--models", "resnet_s99"], "unknown model 'resnet_s99'"),
+    (["run", "--suite", "recognition", "--data", "/no/such/path"], "no such file or folder"),
+    (["run", "--suite", "recognition", "--set", "recipe.epoch=1"], "unknown config key"),
+    (["profile", "--models", "not_a_model"], "unknown model 'not_a_model'"),
+])
+def test_user_errors_exit_2_without_traceback(args, message, tmp_path):
+    out = run_cli(*args, "--results-dir", str(tmp_path)) if args[0] == "run" else run_cli(*args)
+    assert out.returncode == 2, out.stderr
+    assert message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_bad_image_folder_exits_2_naming_the_file(image_folder, tmp_path):
+    (image_folder / "train" / "class0" / "img3.png").write_bytes(b"garbage")
+    out = run_cli("run", "--suite", "recognition", "--preset", "paper", "--models", "resnet_s32",
+                  "--data", str(image_folder), "--results-dir", str(tmp_path))
+    assert out.returncode == 2
+    assert "img3.png" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_report_on_malformed_record_warns_and_goes_on(tmp_path):
+    recs = tmp_path / "records" / "recognition"
+    recs.mkdir(parents=True)
+    (recs / "bad.json").write_text("{")
+    out = run_cli("report", "--results-dir", str(tmp_path))
+    assert out.returncode == 0 and "bad.json" in out.stderr

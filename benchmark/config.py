@@ -26,6 +26,9 @@ class DataSpec:
     val_subset: Optional[int] = None
     augment: bool = True
     num_workers: int = 0
+    subset: Optional[str] = None  # few-shot: the Fashion-MNIST class of the embedded set
+    shots: Optional[int] = None  # few-shot: images in the embedded set
+    channels: int = 1  # few-shot: image channels (1 grey, 3 RGB)
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,29 @@ class Recipe:
     label_smoothing: float = 0.0
     grad_clip: Optional[float] = None
     max_steps_per_epoch: Optional[int] = None  # caps an epoch for the smoke preset
+
+
+@dataclass(frozen=True)
+class GANRecipe:
+    """FastGAN's recipe (Liu et al. 2021): hinge loss with random margins, Adam, DiffAugment, EMA of G."""
+
+    name: str
+    iterations: int = 50_000
+    batch_size: int = 8
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    ema_decay: float = 0.999
+    ngf: int = 64
+    ndf: int = 64
+    nz: int = 256
+    diffaug: str = "color,translation"
+    eval_every: int = 5_000  # FID/KID/SWD at these iterations and at the end
+    sample_every: int = 5_000
+    ckpt_every: int = 5_000
+    fid_samples: int = 5_000
+    kid_subset_size: int = 100
+    recon_loss: str = "auto"  # auto (LPIPS-VGG when its weights are here, else L1) | lpips | l1
 
 
 @dataclass(frozen=True)
@@ -64,7 +90,7 @@ class Preset:
     name: str
     model_scale: str  # "small" (32 px variants) or "paper" (224 px models)
     data: DataSpec
-    recipe: Recipe
+    recipe: Any  # Recipe (recognition) or GANRecipe (synthesis)
     profile: ProfileSpec = field(default_factory=ProfileSpec)
     description: str = ""
 

@@ -11,10 +11,13 @@ not a change to the suite.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 import baselines  # noqa: F401  registers the small-input baselines in timm
 import sase  # noqa: F401  registers SASE-ResNet in timm
+from baselines import fastgan
+from sase import gan as sase_gan
+from sase.resnet import S32_ABLATIONS
 from benchmark.registry import Registry
 
 
@@ -23,11 +26,12 @@ class ModelEntry:
     name: str  # the timm model name
     family: str  # ResNet, SE-ResNet, Swin, PVT, SASE-ResNet, ...
     suite: str  # recognition | synthesis
-    scale: str  # small | paper
+    scale: str  # small | paper | any (synthesis models: the preset picks the size)
     img_size: int
     in_chans: int
     in_suite: bool = True  # False: registered (ablations, larger sizes) but not run by default
     paper_name: Optional[str] = None  # the name used in published tables, when there is one
+    build: Optional[Callable] = None  # synthesis: (img_size, ngf, ndf, nz, nc) -> (G, D); recognition: timm
 
 
 MODELS: Registry[ModelEntry] = Registry("model")
@@ -39,7 +43,8 @@ def register(entry: ModelEntry) -> ModelEntry:
 
 def models_for(suite: str, scale: str) -> List[str]:
     """The default model list of a suite at a scale, in registration order."""
-    return [e.name for e in MODELS._items.values() if e.suite == suite and e.scale == scale and e.in_suite]
+    return [e.name for e in MODELS._items.values()
+            if e.suite == suite and e.scale in (scale, "any") and e.in_suite]
 
 
 def _recognition(name: str, family: str, scale: str, in_suite: bool = True, paper: Optional[str] = None) -> None:
@@ -52,6 +57,10 @@ _recognition("resnet_s32", "ResNet", "small")
 _recognition("seresnet_s32", "SE-ResNet", "small")
 _recognition("swin_s32", "Swin", "small")
 _recognition("pvt_v2_s32", "PVT", "small")
+_recognition("sase_resnet_s32", "SASE-ResNet", "small")
+for _name in S32_ABLATIONS:  # ablations of the open design choices: run them with --models
+    if _name != "sase_resnet_s32":
+        _recognition(_name, "SASE-ResNet", "small", in_suite=False)
 
 # the paper's 224 px models (ImageNet-1k)
 _recognition("resnet50", "ResNet", "paper", paper="ResNet-50")
@@ -62,3 +71,12 @@ _recognition("swin_tiny_patch4_window7_224", "Swin", "paper", paper="Swin-T")
 _recognition("swin_small_patch4_window7_224", "Swin", "paper", in_suite=False, paper="Swin-S")
 _recognition("pvt_v2_b1", "PVT", "paper", in_suite=False, paper="PVTv2-B1")
 _recognition("pvt_v2_b2", "PVT", "paper", paper="PVTv2-B2")
+_recognition("sase_resnet50", "SASE-ResNet", "paper", paper="SASE-ResNet-50")
+_recognition("sase_resnet26", "SASE-ResNet", "paper", in_suite=False)
+_recognition("sase_resnet101", "SASE-ResNet", "paper", in_suite=False, paper="SASE-ResNet-101")
+
+# synthesis: one builder per model, sized by the preset (32 px on CPU, 256/1024 px as published)
+register(ModelEntry("fastgan", "FastGAN", "synthesis", "any", 256, 3, paper_name="FastGAN",
+                    build=fastgan.build_fastgan))
+register(ModelEntry("sase_gan", "SASE-GAN", "synthesis", "any", 256, 3, paper_name="SASE-GAN",
+                    build=sase_gan.build_sase_gan))

@@ -69,3 +69,23 @@ def profile_models(names: Sequence[str], img_size: Optional[int], batch: int, de
 
 
 Profiler.add("recognition", profile_classifier)
+
+
+def profile_gan(name: str, img_size: Optional[int], batch: int, device: str, train: bool) -> Dict:
+    """Params of G and D, GMACs of G per image and generator img/s, at the published widths."""
+    size = img_size or MODELS.get(name).img_size
+    try:
+        G, D = MODELS.get(name).build(size, ngf=64, ndf=64, nz=256, nc=3)
+    except ValueError as e:
+        raise UserError(f"{name}: {e}") from None
+    G = G.to(device)
+    macs = profile.count_gmacs(G, (1, 256), device=device)
+    speed = profile.measure_throughput(G, (1, 256), batch, mode="infer", device=device)
+    return {"model": name, "img_size": size, "params": profile.count_params(G),  # the generator: what sampling costs
+            "params_g": profile.count_params(G), "params_d": profile.count_params(D),
+            "gmacs": round(macs.gmacs, 4), "gmacs_g": round(macs.gmacs, 4), "flops_counter": macs.counter,
+            "infer_img_per_s": round(speed.img_per_s, 2), "train_img_per_s": None, "device": speed.device,
+            "precision": speed.precision, "batch_size": batch, "memory_format": speed.memory_format}
+
+
+Profiler.add("synthesis", profile_gan)

@@ -11,7 +11,7 @@ Recognition presets:
 
 from __future__ import annotations
 
-from benchmark.config import DataSpec, Preset, ProfileSpec, Recipe, Suite
+from benchmark.config import DataSpec, GANRecipe, Preset, ProfileSpec, Recipe, Suite
 from benchmark.registry import Registry
 
 SUITES: Registry[Suite] = Registry("suite")
@@ -49,6 +49,57 @@ RECOGNITION = SUITES.add(
                               grad_clip=None),
                 profile=ProfileSpec(infer_batch=64, train_batch=32, warmup=3, iters=10, windows=3),
                 description="ImageNet-1k at 224 px (--data PATH), the 224 px models, DeiT-style recipe",
+            ),
+        ),
+    ),
+)
+
+FEW_SHOT = DataSpec("fmnist_few_shot", img_size=32, subset="sneaker", shots=100, augment=False)
+
+SYNTHESIS = SUITES.add(
+    "synthesis",
+    Suite(
+        name="synthesis",
+        task="synthesis",
+        description="SASE-GAN vs FastGAN on few-shot image sets: FID, KID, SWD, params, GMACs, img/s",
+        presets=(
+            Preset(
+                name="smoke",
+                model_scale="any",
+                data=DataSpec("fmnist_few_shot", img_size=32, subset="sneaker", shots=16, augment=False),
+                recipe=GANRecipe(name="fastgan-smoke", iterations=3, batch_size=4, ngf=8, ndf=8, nz=16,
+                                 eval_every=0, sample_every=0, ckpt_every=0, fid_samples=32,
+                                 kid_subset_size=16),
+                profile=ProfileSpec(infer_batch=8, train_batch=8, warmup=1, iters=2, windows=1),
+                description="3 iterations on 16 sneakers: proves the wiring in seconds",
+            ),
+            Preset(
+                name="default",
+                model_scale="any",
+                data=FEW_SHOT,
+                recipe=GANRecipe(name="fastgan-fmnist-32px", iterations=2000, batch_size=16, ngf=32, ndf=32,
+                                 nz=64, eval_every=500, sample_every=250, ckpt_every=500, fid_samples=1000,
+                                 kid_subset_size=100),
+                profile=ProfileSpec(infer_batch=64, train_batch=16, warmup=2, iters=5, windows=3),
+                description="100-shot Fashion-MNIST sneakers at 32 px, small FastGAN/SASE-GAN, CPU-sized",
+            ),
+            Preset(
+                name="paper",
+                model_scale="any",
+                data=DataSpec("folder", img_size=256, channels=3),
+                recipe=GANRecipe(name="fastgan-256-70k", iterations=70_000, batch_size=8, eval_every=10_000,
+                                 sample_every=5_000, ckpt_every=1_000, fid_samples=5_000, kid_subset_size=100),
+                profile=ProfileSpec(infer_batch=16, train_batch=8),
+                description="a few-shot folder (--data PATH) at 256 px, 70k iterations, batch 8, as published",
+            ),
+            Preset(
+                name="paper1024",
+                model_scale="any",
+                data=DataSpec("folder", img_size=1024, channels=3),
+                recipe=GANRecipe(name="fastgan-1024-75k", iterations=75_000, batch_size=8, eval_every=10_000,
+                                 sample_every=5_000, ckpt_every=1_000, fid_samples=5_000, kid_subset_size=100),
+                profile=ProfileSpec(infer_batch=4, train_batch=8),
+                description="a few-shot folder (--data PATH) at 1024 px, 75k iterations, as published",
             ),
         ),
     ),

@@ -77,3 +77,16 @@ def _save(fig, path: Path) -> Path:
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def metric_curves(histories: dict, metric: str, ylabel: str, title: str, path: Path) -> Path:
+    """One line per model: ``histories[model] = [(iteration, value), ...]`` (one seed each, or several)."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
+    colors = {"FastGAN": "#1f77b4", "SASE-GAN": "#d62728"}
+    for (model, family, seed), points in sorted(histories.items()):
+        xs, ys = zip(*points) if points else ((), ())
+        ax.plot(xs, ys, "o-", ms=3, color=colors.get(family, None), label=f"{model} (seed {seed})")
+    ax.set(xlabel="training iteration", ylabel=ylabel, title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from benchmark.errors import UserError
 from benchmark.report import plots, tables
-from benchmark.results import load_records
+from benchmark.results import load_record_dicts, load_records
 
 RECOGNITION_NOTES = (
     "GMACs: fvcore multiply-adds of one image at the evaluation resolution, with attention matmuls "
@@ -39,6 +39,9 @@ def render_report(results_dir: Path) -> Path:
         rec = frame[frame["suite"] == "recognition"]
         for preset in _presets(rec):
             sections.append(_recognition_section(rec[rec["preset"] == preset], preset, out))
+        syn = frame[frame["suite"] == "synthesis"]
+        for preset in _presets(syn):
+            sections.append(_synthesis_section(syn[syn["preset"] == preset], preset, results_dir, out))
         sections.append(_status_section(frame))
     (out / "README.md").write_text("\n".join(s for s in sections if s))
     return out
@@ -88,3 +91,56 @@ def _status_section(frame: pd.DataFrame) -> str:
         return ""
     return ("## Runs that did not complete\n\nThese are not results; they are listed so that nothing is "
             f"hidden.\n\n{tables.to_markdown(bad)}")
+
+
+SYNTHESIS_NOTES = (
+    "FID/KID: {samples} images from the EMA generator in eval mode against the whole training set "
+    "(few-shot sets have no test split), features from `{extractor}`{caveat}. KID is shown x1e3. "
+    "SWD: sliced Wasserstein distance on 7x7 patches of a Laplacian pyramid (x1e3), weight-free. "
+    "GMACs of G per image (fvcore multiply-adds); G img/s: generator images/s at the batch recorded."
+)
+
+
+def _synthesis_section(frame: pd.DataFrame, preset: str, results_dir: Path, out: Path) -> str:
+    parts = [f"## Synthesis, preset `{preset}`\n"]
+    done = tables.completed(frame)
+    if done.empty:
+        return parts[0] + "\n_no completed runs_\n"
+    # never mix feature extractors (or datasets) in one FID column: one table per combination
+    for (dataset, extractor), group in done.groupby(["dataset", "feature_extractor"], sort=False):
+        summary = tables.summarize(group, tables.SYNTHESIS_METRICS, tables.SYNTHESIS_GROUP)
+        table = tables.synthesis_table(summary)
+        stem = f"synthesis_{preset}_{_slug(dataset)}_{_slug(extractor)}"
+        table.to_csv(out / f"{stem}.csv", index=False)
+        (out / f"{stem}.tex").write_text(tables.to_latex(table, f"Synthesis, {dataset}, FID features {extractor}"))
+        caveat = "" if "inception" in str(extractor) else (
+            ": a substitute for Inception-v3, so these values are NOT comparable to published FIDs")
+        samples = ", ".join(str(int(s)) for s in sorted(set(group["fid_samples"].dropna())))
+        parts.append(f"### {dataset}, FID features `{extractor}`\n\n{tables.to_markdown(table)}\n"
+                     + SYNTHESIS_NOTES.format(samples=samples, extractor=extractor, caveat=caveat)
+                     + f"\n\nAlso as [CSV]({stem}.csv) and [LaTeX]({stem}.tex).\n")
+        parts.append(_synthesis_plots(group, results_dir, out, stem))
+    return "\n".join(parts)
+
+
+def _synthesis_plots(group: pd.DataFrame, results_dir: Path, out: Path, stem: str) -> str:
+    runs = set(group["run_id"])
+    histories = {}
+    for rec in load_record_dicts(results_dir):
+        if rec["run_id"] in runs:
+            key = (rec["model"], rec.get("family"), rec["seed"])
+            histories[key] = [(h["iteration"], h["fid"]) for h in rec.get("history", []) if "fid" in h]
+    lines = []
+    if histories:
+        png = plots.metric_curves(histories, "fid", "FID (substitute features unless stated)",
+                                  "FID over training iterations", out / f"{stem}_fid_curve.png")
+        lines.append(f"![FID over iterations]({png.name})")
+    for _, r in group.sort_values("model").drop_duplicates("model", keep="last").iterrows():
+        grid = r.get("sample_grid")
+        if isinstance(grid, str) and (results_dir / grid).exists():
+            lines.append(f"**{r['model']}** (seed {r['seed']}), latest samples:\n\n![{r['model']} samples](../{grid})")
+    return "\n\n".join(lines) + "\n"
+
+
+def _slug(text: object) -> str:
+    return "".join(c if c.isalnum() else "-" for c in str(text)).strip("-").lower()

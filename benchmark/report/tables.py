@@ -92,3 +92,26 @@ def status_table(frame: pd.DataFrame) -> pd.DataFrame:
     cols = ["model", "preset", "seed", "status", "error", "run_id"]
     bad = bad.assign(error=bad["error"].fillna("").astype(str).str.split("\n").str[0].str.slice(0, 120))
     return bad[cols].reset_index(drop=True)
+
+
+SYNTHESIS_METRICS = ["fid", "kid", "swd", "params_g", "params_d", "gmacs_g", "infer_img_per_s", "wall_s"]
+SYNTHESIS_GROUP = ["suite", "preset", "dataset", "feature_extractor", "fid_samples", "model", "family",
+                   "device", "precision"]
+
+
+def synthesis_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per model; FID/KID are from one feature extractor (the caller groups by it)."""
+    rows: List[Dict[str, str]] = []
+    for _, r in summary.iterrows():
+        n = int(r["n"])
+        rows.append({
+            "model": r["model"], "seeds": n,
+            "params G (M)": f"{r['params_g_mean'] / 1e6:.3f}", "params D (M)": f"{r['params_d_mean'] / 1e6:.3f}",
+            "GMACs G": f"{r['gmacs_g_mean']:.4f}",
+            "G img/s": mean_std(r["infer_img_per_s_mean"], r["infer_img_per_s_std"], n, 0),
+            "FID": mean_std(r["fid_mean"], r["fid_std"], n, 2),
+            "KID (x1e3)": mean_std(r["kid_mean"] * 1e3, r["kid_std"] * 1e3, n, 2),
+            "SWD (x1e3)": mean_std(r["swd_mean"], r["swd_std"], n, 2),
+            "device": f"{r['device']} ({r['precision']})",
+        })
+    return pd.DataFrame(rows)

@@ -1,0 +1,135 @@
+"""FastGAN's training loop (Liu et al., ICLR 2021), written for this harness.
+
+One iteration: DiffAugment real and generated images; D step on real images
+(hinge with a random margin, ``relu(U(0.8, 1) - D(x))``, plus the reconstruction
+losses of its three decoders) and on generated ones (``relu(U(0.8, 1) + D(G(z)))``);
+G step (``-D(G(z))``); EMA of G's parameters.  Every random draw comes from one
+seeded ``torch.Generator``.  Evaluation, sample grids and checkpoints happen at the
+recipe's intervals through the callbacks the task passes in.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional
+
+import torch
+import torch.nn.functional as F
+
+from baselines.fastgan.diffaug import diff_augment
+from baselines.fastgan.discriminator import crop_quarter
+from benchmark.config import GANRecipe
+from benchmark.data.few_shot import sample_batch
+from benchmark.errors import TrainingDiverged
+from benchmark.train.classify import Progress
+
+
+@dataclass
+class GANState:
+    G: torch.nn.Module
+    D: torch.nn.Module
+    G_ema: torch.nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    gen: torch.Generator
+    iteration: int = 0
+
+
+def init_state(G, D, recipe: GANRecipe, seed: int) -> GANState:
+    betas = (recipe.beta1, recipe.beta2)
+    return GANState(G, D, copy.deepcopy(G).eval().requires_grad_(False),
+                    torch.optim.Adam(G.parameters(), lr=recipe.lr, betas=betas),
+                    torch.optim.Adam(D.parameters(), lr=recipe.lr, betas=betas),
+                    torch.Generator().manual_seed(seed))
+
+
+@torch.no_grad()
+def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    for pe, p in zip(ema.parameters(), model.parameters()):
+        pe.lerp_(p.detach(), 1.0 - decay)
+    for be, b in zip(ema.buffers(), model.buffers()):
+        be.copy_(b)
+
+
+def _margin(pred: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    return 0.8 + 0.2 * torch.rand(pred.shape, generator=g).to(pred.device)
+
+
+def _resize(x: torch.Tensor, size: int) -> torch.Tensor:
+    return x if x.shape[-1] == size else F.interpolate(x, size=size)
+
+
+def d_real_loss(D, real: torch.Tensor, recon, g: torch.Generator) -> Dict[str, torch.Tensor]:
+    quarter = int(torch.randint(4, (1,), generator=g))
+    pred, rec = D(real, reconstruct=True, quarter=quarter)
+    a = rec.whole.shape[-1]
+    hinge = F.relu(_margin(pred, g) - pred).mean()
+    rec_loss = (recon(rec.whole, _resize(real, a)) + recon(rec.small, _resize(real, a))
+                + recon(rec.part, _resize(crop_quarter(real, quarter), a)))
+    return {"d_real": hinge, "d_recon": rec_loss}
+
+
+def train_step(s: GANState, images: torch.Tensor, recipe: GANRecipe, recon, device) -> Dict[str, float]:
+    g, policy = s.gen, [p for p in recipe.diffaug.split(",") if p]
+    real = sample_batch(images, recipe.batch_size, g).to(device)
+    z = torch.randn(recipe.batch_size, recipe.nz, generator=g).to(device)
+    fake = s.G(z)  # [full, aux]
+    real_aug = diff_augment(real, policy, generator=g)
+    fake_aug = [diff_augment(f, policy, generator=g) for f in fake]
+
+    s.opt_d.zero_grad(set_to_none=True)
+    parts = d_real_loss(s.D, real_aug, recon, g)
+    pred_fake = s.D([f.detach() for f in fake_aug])
+    parts["d_fake"] = F.relu(_margin(pred_fake, g) + pred_fake).mean()
+    d_loss = parts["d_real"] + parts["d_recon"] + parts["d_fake"]
+    d_loss.backward()
+    s.opt_d.step()
+
+    s.opt_g.zero_grad(set_to_none=True)
+    g_loss = -s.D(fake_aug).mean()
+    g_loss.backward()
+    s.opt_g.step()
+    update_ema(s.G_ema, s.G, recipe.ema_decay)
+    s.iteration += 1
+    out = {k: float(v) for k, v in parts.items()} | {"g_loss": float(g_loss)}
+    if not all(math.isfinite(v) for v in out.values()):
+        raise TrainingDiverged(f"GAN loss became non-finite at iteration {s.iteration}: {out}")
+    return out
+
+
+def _due(it: int, every: int, total: int) -> bool:
+    return it == total or (every > 0 and it % every == 0)
+
+
+def train_gan(s: GANState, images: torch.Tensor, recipe: GANRecipe, recon, device,
+              progress: Callable[..., Progress] = Progress,
+              evaluate: Optional[Callable[[GANState], Dict]] = None,
+              sample: Optional[Callable[[GANState], None]] = None,
+              checkpoint: Optional[Callable[[GANState], None]] = None) -> List[Dict[str, float]]:
+    """Train to ``recipe.iterations``; returns the evaluation history (one row per evaluation)."""
+    s.G.train()
+    s.D.train()
+    history: List[Dict[str, float]] = []
+    bar = progress(total=recipe.iterations, initial=s.iteration, desc="iterations", unit="it")
+    t0, start = time.perf_counter(), s.iteration
+    try:
+        while s.iteration < recipe.iterations:
+            losses = train_step(s, images, recipe, recon, device)
+            bar.update(1)
+            it = s.iteration
+            rate = (it - start) * recipe.batch_size / (time.perf_counter() - t0)
+            bar.set_postfix(d=f"{losses['d_real'] + losses['d_fake']:.3f}", g=f"{losses['g_loss']:.3f}",
+                            img_s=f"{rate:.0f}")
+            if sample and _due(it, recipe.sample_every, recipe.iterations):
+                sample(s)
+            if evaluate and _due(it, recipe.eval_every, recipe.iterations):
+                history.append({"iteration": it, **losses, "train_img_per_s": rate, **evaluate(s)})
+                s.G.train()
+            if checkpoint and _due(it, recipe.ckpt_every, recipe.iterations):
+                checkpoint(s)
+    finally:
+        bar.close()
+    return history

@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", type=_seeds, default=[0], help="comma-separated seeds (default: 0)")
     run.add_argument("--results-dir", type=Path, default=Path("results"))
     run.add_argument("--device", default=None, help="cpu or cuda[:N] (default: cuda if available)")
+    run.add_argument("--inception-weights", default=None, metavar="PATH",
+                     help="synthesis: local Inception-v3 weights (pt_inception-2015-12-05) for paper-comparable FID")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a preset field, e.g. --set recipe.epochs=1 (repeatable)")
     rep = sub.add_parser("report", help="render tables and plots from the results store")
@@ -110,8 +112,10 @@ def cmd_run(args) -> int:
     device = _device(args.device)
     print(f"suite {suite.name}, preset {preset.name}, recipe {preset.recipe.name}, device {device}: "
           f"{len(models)} model(s) x {len(args.seeds)} seed(s)", file=sys.stderr)
+    if args.inception_weights and not Path(args.inception_weights).is_file():
+        raise UserError(f"--inception-weights {args.inception_weights}: no such file")
     records = run_suite(suite, preset, models, args.seeds, args.results_dir, args.data, device,
-                        progress=_tqdm, on_record=_print_record)
+                        progress=_tqdm, inception_weights=args.inception_weights, on_record=_print_record)
     failed = [r for r in records if r["status"] != "completed"]
     print(f"{len(records) - len(failed)}/{len(records)} runs completed; records in "
           f"{args.results_dir / 'records' / suite.name}. Next: python -m benchmark report "
@@ -120,7 +124,11 @@ def cmd_run(args) -> int:
 
 
 def _print_record(r: dict) -> None:
-    if r["status"] == "completed" and "top1" in r:
+    if r["status"] == "completed" and "fid" in r:
+        print(f"  {r['model']:<28} seed {r['seed']}: FID {r['fid']:.2f}  KID {r['kid']:.4f}  SWD {r['swd']:.1f} "
+              f"[{r['feature_extractor']}, {r['fid_samples']} samples]  G {r['params_g'] / 1e6:.2f} M params  "
+              f"{r['gmacs_g']:.4f} GMACs  {r['wall_s']:.0f} s", file=sys.stderr)
+    elif r["status"] == "completed" and "top1" in r:
         print(f"  {r['model']:<28} seed {r['seed']}: top-1 {r['top1']:.2f}%  top-5 {r['top5']:.2f}%  "
               f"{r['params'] / 1e6:.2f} M params  {r['gmacs']:.3f} GMACs  "
               f"train {r['train_img_per_s']:.0f} img/s  {r['wall_s']:.0f} s", file=sys.stderr)

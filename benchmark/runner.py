@@ -43,6 +43,7 @@ class RunContext:
     data_path: Optional[str]
     device: str
     progress: Callable[..., Progress] = Progress
+    inception_weights: Optional[str] = None  # synthesis: a local Inception-v3 weights file for FID/KID
 
 
 TaskFn = Callable[[RunContext], Dict[str, Any]]
@@ -75,7 +76,7 @@ def check_models(suite: cfg.Suite, preset: cfg.Preset, models: Sequence[str]) ->
 
 def run_suite(suite: cfg.Suite, preset: cfg.Preset, models: Sequence[str], seeds: Sequence[int],
               results_dir: Path, data_path: Optional[str] = None, device: str = "cpu",
-              progress: Callable[..., Progress] = Progress,
+              progress: Callable[..., Progress] = Progress, inception_weights: Optional[str] = None,
               on_record: Optional[Callable[[Dict[str, Any]], None]] = None) -> List[Dict[str, Any]]:
     """Run every (model, seed); return the records (also written under ``results_dir``)."""
     check_models(suite, preset, models)
@@ -83,7 +84,7 @@ def run_suite(suite: cfg.Suite, preset: cfg.Preset, models: Sequence[str], seeds
     records = []
     for model in models:
         for seed in seeds:
-            ctx = _context(suite, preset, model, seed, results_dir, data_path, device, progress)
+            ctx = _context(suite, preset, model, seed, results_dir, data_path, device, progress, inception_weights)
             record = run_one(task, ctx)
             records.append(record)
             if on_record:
@@ -91,10 +92,10 @@ def run_suite(suite: cfg.Suite, preset: cfg.Preset, models: Sequence[str], seeds
     return records
 
 
-def _context(suite, preset, model, seed, results_dir, data_path, device, progress) -> RunContext:
+def _context(suite, preset, model, seed, results_dir, data_path, device, progress, inception) -> RunContext:
     run_id = new_run_id(suite.name, model, preset.name, seed)
     run_dir = Path(results_dir) / "runs" / run_id
-    return RunContext(suite, preset, model, seed, run_id, run_dir, data_path, device, progress)
+    return RunContext(suite, preset, model, seed, run_id, run_dir, data_path, device, progress, inception)
 
 
 def run_one(task: TaskFn, ctx: RunContext) -> Dict[str, Any]:

@@ -2,5 +2,7 @@
 
 from benchmark.runner import TASKS
 from benchmark.tasks.recognition import run_recognition
+from benchmark.tasks.synthesis import run_synthesis
 
 TASKS.add("recognition", run_recognition)
+TASKS.add("synthesis", run_synthesis)

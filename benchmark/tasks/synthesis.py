@@ -22,6 +22,7 @@ from benchmark.metrics import profile
 from benchmark.metrics.fidelity import evaluate_fidelity
 from benchmark.metrics.extractors import choose_extractor
 from benchmark.models import MODELS
+from benchmark.paths import cache_dir
 from benchmark.train.checkpoint import rng_state, save_checkpoint
 from benchmark.train.gan import GANState, init_state, train_gan
 from benchmark.train.recon import build_recon_loss
@@ -54,7 +55,7 @@ def generate(G: torch.nn.Module, n: int, nz: int, seed: int, device, batch: int 
 def _paths(ctx) -> Dict[str, Path]:
     results = Path(ctx.run_dir).parents[1]
     return {"samples": ctx.run_dir / "samples", "ckpt": ctx.run_dir / "checkpoints" / "last.pt",
-            "grid": results / "samples" / f"{ctx.run_id}.png", "cache": results / "cache"}
+            "grid": results / "samples" / f"{ctx.run_id}.png", "cache": cache_dir()}
 
 
 def _callbacks(ctx, recipe, data: FewShotSet, device, paths, extractor):
@@ -70,7 +71,8 @@ def _callbacks(ctx, recipe, data: FewShotSet, device, paths, extractor):
     def evaluate(s: GANState) -> Dict[str, Any]:
         fake = generate(s.G_ema, recipe.fid_samples, recipe.nz, ctx.seed + 777, device)
         res = evaluate_fidelity(fake, data.images, extractor, recipe.kid_subset_size, paths["cache"], ctx.seed)
-        return {"fid": res.fid, "kid": res.kid, "kid_std": res.kid_std, "swd": res.swd}
+        return {"fid": res.fid, "kid": res.kid, "kid_std": res.kid_std, "swd": res.swd,
+                "fid_real_samples": res.real_samples, "kid_subset_size": res.kid_subset_size}
 
     def checkpoint(s: GANState) -> None:
         save_checkpoint(paths["ckpt"], {
@@ -91,8 +93,8 @@ def run_synthesis(ctx) -> Dict[str, Any]:
     G, D = entry.build(size, ngf=recipe.ngf, ndf=recipe.ndf, nz=recipe.nz, nc=nc)
     G, D = G.to(device), D.to(device)
     recon, recon_name = build_recon_loss(recipe.recon_loss, device)
-    extractor = choose_extractor(nc=nc, cache_dir=_paths(ctx)["cache"])
     paths = _paths(ctx)
+    extractor = choose_extractor(nc=nc, cache_dir=paths["cache"], inception_weights=ctx.inception_weights)
     state = init_state(G, D, recipe, ctx.seed)
     sample, evaluate, checkpoint = _callbacks(ctx, recipe, data, device, paths, extractor)
     history = train_gan(state, data.images, recipe, recon, device, ctx.progress, evaluate, sample, checkpoint)
@@ -101,7 +103,7 @@ def run_synthesis(ctx) -> Dict[str, Any]:
     return {"dataset": data.name, "train_images": len(data.images), "img_size": size,
             "iterations": state.iteration, "fid": final["fid"], "kid": final["kid"], "kid_std": final["kid_std"],
             "swd": final["swd"], "feature_extractor": extractor.name, "fid_samples": recipe.fid_samples,
-            "fid_real_samples": len(data.images), "kid_subset_size": min(recipe.kid_subset_size, len(data.images)),
+            "fid_real_samples": final["fid_real_samples"], "kid_subset_size": final["kid_subset_size"],
             "fid_generator": "ema", "fid_mode": "eval", "recon_loss": recon_name,
             "sample_grid": str(paths["grid"].relative_to(paths["grid"].parents[1])), "history": history,
             **measure_gan_cost(state.G_ema, D, recipe.nz, preset.profile, ctx.device)}

@@ -94,7 +94,7 @@ def train_step(s: GANState, images: torch.Tensor, recipe: GANRecipe, recon, devi
     s.opt_g.step()
     update_ema(s.G_ema, s.G, recipe.ema_decay)
     s.iteration += 1
-    out = {k: float(v) for k, v in parts.items()} | {"g_loss": float(g_loss)}
+    out = {k: float(v.detach()) for k, v in parts.items()} | {"g_loss": float(g_loss.detach())}
     if not all(math.isfinite(v) for v in out.values()):
         raise TrainingDiverged(f"GAN loss became non-finite at iteration {s.iteration}: {out}")
     return out

@@ -16,9 +16,9 @@ from typing import Callable, List, Optional
 import baselines  # noqa: F401  registers the small-input baselines in timm
 import sase  # noqa: F401  registers SASE-ResNet in timm
 from baselines import fastgan
+from benchmark.registry import Registry
 from sase import gan as sase_gan
 from sase.resnet import S32_ABLATIONS
-from benchmark.registry import Registry
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ class Registry(Generic[T]):
         """Decorator form: ``@REG.register()`` uses the function's ``__name__``."""
 
         def deco(item: T) -> T:
-            self.add(name or getattr(item, "__name__"), item)
+            self.add(name or item.__name__, item)
             return item
 
         return deco

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 
-
 def write_idx(path: Path, array: np.ndarray) -> None:
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(s).to_bytes(4, "big") for s in array.shape)
     with gzip.open(path, "wb") as f:

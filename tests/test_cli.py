@@ -3,9 +3,9 @@
 import json
 
 import pytest
+from benchutil import run_cli
 
 from benchmark.results import load_records
-from benchutil import run_cli
 
 
 @pytest.mark.slow

@@ -1,12 +1,12 @@
 import pytest
 import torch
+from benchutil import FMNIST
 
 from benchmark.config import DataSpec
 from benchmark.data import fashion_mnist
 from benchmark.data.batches import TensorBatches, fit
 from benchmark.data.loaders import build_loaders
 from benchmark.errors import UserError
-from benchutil import FMNIST
 
 
 def test_idx_reader_round_trip(tiny_idx):

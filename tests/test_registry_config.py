@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 from benchmark.config import Recipe, override
@@ -42,5 +44,5 @@ def test_unknown_preset_lists_choices():
 
 
 def test_recipe_is_frozen():
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         Recipe(name="x").lr = 1.0  # type: ignore[misc]

@@ -6,9 +6,11 @@ Pure functions over ``pandas`` frames; nothing here measures anything.
 from __future__ import annotations
 
 import math
+import re
 from typing import Dict, List, Sequence
 
 import pandas as pd
+from scipy import stats
 
 GROUP = ["suite", "preset", "dataset", "model", "family", "device", "precision"]
 RECOGNITION_METRICS = ["top1", "top5", "params", "gmacs", "train_img_per_s", "infer_img_per_s", "wall_s"]
@@ -33,7 +35,25 @@ def summarize(frame: pd.DataFrame, metrics: Sequence[str], group: Sequence[str] 
             agg[f"{m}_mean"] = (m, "mean")
             agg[f"{m}_std"] = (m, "std")
     out = done.groupby(keys, sort=False).agg(**agg).reset_index()
+    for m in metrics:
+        if f"{m}_std" in out.columns:
+            out[f"{m}_ci95"] = [ci95_halfwidth(s, n) for s, n in zip(out[f"{m}_std"], out["n"])]
     return out
+
+
+def ci95_halfwidth(std: float, n: int) -> float:
+    """Half-width of the t-based 95% confidence interval of a mean: t(0.975, n-1) * std / sqrt(n); NaN if n < 2."""
+    if not n or n < 2 or std != std:
+        return math.nan
+    return float(stats.t.ppf(0.975, n - 1) * std / math.sqrt(n))
+
+
+def ci_text(mean: float, std: float, n: int, digits: int) -> str:
+    """``[low, high]``: the 95% confidence interval of the mean over seeds, or ``-`` with fewer than 2 seeds."""
+    half = ci95_halfwidth(std, n)
+    if half != half or mean != mean:
+        return "-"
+    return f"[{mean - half:.{digits}f}, {mean + half:.{digits}f}]"
 
 
 def mean_std(mean: float, std: float, n: int, digits: int) -> str:
@@ -45,7 +65,7 @@ def mean_std(mean: float, std: float, n: int, digits: int) -> str:
 
 
 def recognition_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """The display table: one row per model, units in the headers, mean ± std over seeds."""
+    """The display table: one row per model, units in the headers, mean ± std and 95% CI over seeds."""
     rows: List[Dict[str, str]] = []
     for _, r in summary.iterrows():
         n = int(r["n"])
@@ -57,6 +77,7 @@ def recognition_table(summary: pd.DataFrame) -> pd.DataFrame:
             "infer img/s": mean_std(r["infer_img_per_s_mean"], r["infer_img_per_s_std"], n, 0),
             "device": f"{r['device']} ({r['precision']})",
             "top-1 (%)": mean_std(r["top1_mean"], r["top1_std"], n, 2),
+            "top-1 95% CI": ci_text(r["top1_mean"], r["top1_std"], n, 2),
             "top-5 (%)": mean_std(r["top5_mean"], r["top5_std"], n, 2),
         })
     return pd.DataFrame(rows)
@@ -72,11 +93,18 @@ def to_markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+LATEX_ESCAPES = {"_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "~": r"\textasciitilde{}", ">=": r"$\geq$",
+                 ">": "$>$", "<": "$<$", "±": r"$\pm$", "**": ""}
+_LATEX_RE = re.compile("|".join(re.escape(k) for k in sorted(LATEX_ESCAPES, key=len, reverse=True)))
+
+
+def esc(text: object) -> str:
+    """Text made safe for a LaTeX table cell (markdown bold dropped)."""
+    return _LATEX_RE.sub(lambda m: LATEX_ESCAPES[m.group()], str(text))
+
+
 def to_latex(table: pd.DataFrame, caption: str) -> str:
     """A booktabs table (no LaTeX packages beyond booktabs)."""
-    def esc(text: object) -> str:
-        return str(text).replace("_", r"\_").replace("%", r"\%").replace("±", r"$\pm$").replace("&", r"\&")
-
     cols = list(table.columns)
     lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{esc(caption)}}}",
              r"\begin{tabular}{" + "l" * 2 + "r" * (len(cols) - 2) + "}", r"\toprule",
@@ -110,6 +138,7 @@ def synthesis_table(summary: pd.DataFrame) -> pd.DataFrame:
             "GMACs G": f"{r['gmacs_g_mean']:.4f}",
             "G img/s": mean_std(r["infer_img_per_s_mean"], r["infer_img_per_s_std"], n, 0),
             "FID": mean_std(r["fid_mean"], r["fid_std"], n, 2),
+            "FID 95% CI": ci_text(r["fid_mean"], r["fid_std"], n, 2),
             "KID (x1e3)": mean_std(r["kid_mean"] * 1e3, r["kid_std"] * 1e3, n, 2),
             "SWD (x1e3)": mean_std(r["swd_mean"], r["swd_std"], n, 2),
             "device": f"{r['device']} ({r['precision']})",

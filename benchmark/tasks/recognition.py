@@ -14,6 +14,7 @@ import torch
 
 from benchmark.data.loaders import build_loaders
 from benchmark.metrics import profile
+from benchmark.metrics.memory import track_peak_memory
 from benchmark.models import MODELS
 from benchmark.train.classify import fit
 
@@ -31,12 +32,13 @@ def run_recognition(ctx) -> Dict[str, Any]:
                             recipe.max_steps_per_epoch)
     device = torch.device(ctx.device)
     model = timm.create_model(ctx.model, num_classes=loaders.num_classes, in_chans=entry.in_chans).to(device)
-    history = fit(model, loaders.train, loaders.val, recipe, device, progress=ctx.progress)
+    with track_peak_memory(ctx.device) as memory:
+        history = fit(model, loaders.train, loaders.val, recipe, device, progress=ctx.progress)
     final = history[-1]
     cost = measure_cost(model, entry.in_chans, preset.data.img_size, preset.profile, ctx.device)
     return {"dataset": loaders.dataset, "top1": final["top1"], "top5": final["top5"],
             "eval_samples": final["val_samples"], "eval_img_size": preset.data.img_size,
-            "epochs": recipe.epochs, "history": history, **cost}
+            "epochs": recipe.epochs, "history": history, **cost, **memory}
 
 
 def measure_cost(model: torch.nn.Module, in_chans: int, img_size: int, spec, device: str) -> Dict[str, Any]:
@@ -52,5 +54,5 @@ def measure_cost(model: torch.nn.Module, in_chans: int, img_size: int, spec, dev
         "infer_img_per_s": infer.img_per_s, "train_img_per_s": train.img_per_s,
         "infer_batch": infer.batch_size, "train_batch": train.batch_size,
         "precision": infer.precision, "memory_format": infer.memory_format, "device": infer.device,
-        "peak_mem_mb": max(infer.peak_mem_mb, train.peak_mem_mb), "oom": bool(infer.oom or train.oom),
+        "oom": bool(infer.oom or train.oom),
     }

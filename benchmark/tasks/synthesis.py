@@ -16,11 +16,12 @@ from typing import Any, Dict
 import torch
 from torchvision.utils import save_image
 
-from benchmark.errors import UserError
 from benchmark.data.few_shot import FewShotSet, fmnist_class, image_folder_flat
+from benchmark.errors import UserError
 from benchmark.metrics import profile
-from benchmark.metrics.fidelity import evaluate_fidelity
 from benchmark.metrics.extractors import choose_extractor
+from benchmark.metrics.fidelity import evaluate_fidelity
+from benchmark.metrics.memory import track_peak_memory
 from benchmark.models import MODELS
 from benchmark.paths import cache_dir
 from benchmark.train.checkpoint import rng_state, save_checkpoint
@@ -97,7 +98,8 @@ def run_synthesis(ctx) -> Dict[str, Any]:
     extractor = choose_extractor(nc=nc, cache_dir=paths["cache"], inception_weights=ctx.inception_weights)
     state = init_state(G, D, recipe, ctx.seed)
     sample, evaluate, checkpoint = _callbacks(ctx, recipe, data, device, paths, extractor)
-    history = train_gan(state, data.images, recipe, recon, device, ctx.progress, evaluate, sample, checkpoint)
+    with track_peak_memory(ctx.device) as memory:
+        history = train_gan(state, data.images, recipe, recon, device, ctx.progress, evaluate, sample, checkpoint)
     _publish_grid(paths)
     final = history[-1]
     return {"dataset": data.name, "train_images": len(data.images), "img_size": size,
@@ -106,7 +108,7 @@ def run_synthesis(ctx) -> Dict[str, Any]:
             "fid_real_samples": final["fid_real_samples"], "kid_subset_size": final["kid_subset_size"],
             "fid_generator": "ema", "fid_mode": "eval", "recon_loss": recon_name,
             "sample_grid": str(paths["grid"].relative_to(paths["grid"].parents[1])), "history": history,
-            **measure_gan_cost(state.G_ema, D, recipe.nz, preset.profile, ctx.device)}
+            **measure_gan_cost(state.G_ema, D, recipe.nz, preset.profile, ctx.device), **memory}
 
 
 def _publish_grid(paths) -> None:
@@ -124,4 +126,4 @@ def measure_gan_cost(G, D, nz: int, spec, device: str) -> Dict[str, Any]:
     return {"params_g": profile.count_params(G), "params_d": profile.count_params(D),
             "params": profile.count_params(G), "gmacs_g": macs.gmacs, "gmacs": macs.gmacs,
             "flops_counter": macs.counter, "infer_img_per_s": speed.img_per_s, "device": speed.device,
-            "precision": speed.precision, "infer_batch": speed.batch_size, "peak_mem_mb": speed.peak_mem_mb}
+            "precision": speed.precision, "infer_batch": speed.batch_size}

@@ -1,0 +1,113 @@
+"""The published-numbers CSV and its join with reproduced summaries."""
+
+import pandas as pd
+import pytest
+
+from benchmark.errors import UserError
+from benchmark.models import MODELS
+from benchmark.report import published as P
+from benchmark.report.render import render_report
+from benchmark.report.tables import summarize
+from benchmark.results import write_record
+
+
+@pytest.fixture(scope="module")
+def paper() -> pd.DataFrame:
+    return P.load_published(P.REPO_CSV)
+
+
+def test_csv_loads_with_required_columns_and_sources(paper):
+    assert set(P.COLUMNS) <= set(paper.columns)
+    assert (paper["source"].str.strip() != "").all()
+    assert paper["verified"].isin(P.VERIFIED).all() and paper["metric"].isin(list(P.METRICS)).all()
+    assert pd.api.types.is_float_dtype(paper["value"])
+
+
+def test_no_sase_numbers_are_invented(paper):
+    names = paper["model"].str.lower() + " " + paper["paper_name"].str.lower()
+    assert not names.str.contains("sase").any()
+
+
+def test_models_are_registry_names_or_empty(paper):
+    named = paper[paper["model"] != ""]
+    assert all(m in MODELS for m in named["model"])
+    assert (paper[paper["paper_name"].str.startswith("PVT-")]["model"] == "").all()  # PVT v1: reference only
+
+
+def test_the_baselines_of_every_claim_are_present(paper):
+    key = set(zip(paper["model"], paper["dataset"], paper["metric"]))
+    for model in ("resnet50", "seresnet50", "swin_tiny_patch4_window7_224", "pvt_v2_b2"):
+        assert (model, "imagenet-1k", "top1") in key
+    assert ("fastgan", "obama-100shot", "fid") in key
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda f: f.drop(columns=["source"]), "lack columns"),
+    (lambda f: f.assign(value=["x"] + list(f["value"][1:])), "non-numeric"),
+    (lambda f: f.assign(metric=["top9"] + list(f["metric"][1:])), "metric"),
+    (lambda f: f.assign(verified=["maybe"] + list(f["verified"][1:])), "verified"),
+    (lambda f: f.assign(source=[""] + list(f["source"][1:])), "empty source"),
+    (lambda f: pd.concat([f, f.iloc[:1]]), "repeats"),
+])
+def test_malformed_csv_is_a_user_error(paper, tmp_path, edit, message):
+    path = tmp_path / "published.csv"
+    edit(paper.copy()).to_csv(path, index=False)
+    with pytest.raises(UserError, match=message):
+        P.load_published(path)
+
+
+def test_unreadable_csv_is_a_user_error(tmp_path):
+    path = tmp_path / "published.csv"
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(UserError):
+        P.load_published(path)
+
+
+def _summary(preset: str, dataset: str, top1=(75.0, 77.0)) -> pd.DataFrame:
+    rows = [dict(suite="recognition", preset=preset, dataset=dataset, model="resnet50", family="ResNet",
+                 device="cuda", precision="bf16", seed=s, status="completed", top1=v, params=25_557_032.0,
+                 gmacs=4.11) for s, v in enumerate(top1)]
+    return summarize(pd.DataFrame(rows), ["top1", "params", "gmacs"])
+
+
+def test_join_gives_the_difference_where_the_setting_matches(paper):
+    table = P.compare(_summary("paper", "image_folder:imagenet"), paper).set_index("metric")
+    assert set(table.index) == {"top1", "params_m", "gmacs"}
+    assert table.loc["top1", "reproduced"] == 76.0 and table.loc["top1", "published"] == 76.13
+    assert table.loc["top1", "difference"] == pytest.approx(-0.13)
+    assert table.loc["params_m", "difference"] == pytest.approx(0.0, abs=1e-3)
+    assert (table["seeds"] == 2).all()
+
+
+def test_no_join_when_the_setting_differs(paper):
+    assert P.compare(_summary("default", "fashion_mnist"), paper).empty
+    reason = P.not_comparable_reason("recognition", "default", "fashion_mnist")
+    assert "ImageNet-1k at 224 px" in reason and "32 px" in reason
+
+
+def test_few_shot_folders_match_only_with_inception_features():
+    assert P.published_dataset("synthesis", "paper", "folder:100-shot-obama", "inception-v3-compat") == "obama-100shot"
+    assert P.published_dataset("synthesis", "paper", "folder:grumpy_cat", "inception-v3") == "grumpy-cat-100shot"
+    assert P.published_dataset("synthesis", "paper", "folder:AnimalFace-dog", "inception") == "animalface-dog"
+    assert P.published_dataset("synthesis", "paper", "folder:100-shot-obama", "fmnist-cnn") is None
+    assert P.published_dataset("synthesis", "default", "fmnist-100shot-sneaker", "inception") is None
+
+
+def test_reference_table_marks_unverified_values(paper):
+    table = P.reference_table(paper, "recognition")
+    se = table[table["paper_name"] == "SE-ResNet-50"].iloc[0]
+    assert se["top1"].endswith("?") and "source" in table.columns
+
+
+def test_report_shows_published_beside_paper_preset_runs(tmp_path):
+    for seed, top1 in enumerate((75.9, 76.3)):
+        write_record(tmp_path, dict(run_id=f"r{seed}", suite="recognition", model="resnet50", family="ResNet",
+                                    dataset="image_folder:imagenet", preset="paper", recipe="deit-300ep", seed=seed,
+                                    status="completed", top1=top1, top5=93.0, params=25_557_032, gmacs=4.11,
+                                    train_img_per_s=900.0, infer_img_per_s=3000.0, device="NVIDIA H100",
+                                    precision="bf16", wall_s=1.0, finished_at="2026-01-01T00:00:00"))
+    out = render_report(tmp_path)
+    readme = (out / "README.md").read_text()
+    assert readme.index("## Verdicts") < readme.index("## Recognition")
+    assert "Reproduced vs published" in readme and (out / "recognition_paper_vs_published.csv").exists()
+    assert (out / "verdicts.csv").exists() and "## Published reference numbers" in readme

@@ -4,7 +4,8 @@ Recognition presets:
 
 * ``smoke``: a few batches of a 512-image Fashion-MNIST subset; proves the wiring.
 * ``default``: the full Fashion-MNIST 60k/10k split, 32 px (28 px padded), the
-  small-input variant of every family, 2 epochs of AdamW; minutes on a laptop CPU.
+  small-input variant of every family, 2 epochs of AdamW at batch 64 without
+  augmentation; about 13 minutes for the five families on 2 CPU cores.
 * ``paper``: ImageNet-1k at 224 px from ``--data`` (an ImageFolder with ``train/``
   and ``val/``), the 224 px models, a DeiT-style AdamW recipe (300 epochs).
 """
@@ -34,9 +35,10 @@ RECOGNITION = SUITES.add(
             Preset(
                 name="default",
                 model_scale="small",
-                data=DataSpec("fashion_mnist", img_size=32),
-                recipe=Recipe(name="adamw-fmnist-2ep", optimizer="adamw", lr=2e-3, weight_decay=0.05,
-                              epochs=2, batch_size=128, warmup_epochs=0.2, label_smoothing=0.0),
+                # no augmentation: in 2 epochs it only slows convergence (Swin: 85.6% without vs 79.2% with)
+                data=DataSpec("fashion_mnist", img_size=32, augment=False),
+                recipe=Recipe(name="adamw-fmnist-2ep-bs64", optimizer="adamw", lr=2e-3, weight_decay=0.05,
+                              epochs=2, batch_size=64, warmup_epochs=0.2, label_smoothing=0.0),
                 profile=ProfileSpec(infer_batch=128, train_batch=128, warmup=2, iters=5, windows=3),
                 description="full Fashion-MNIST 60k/10k at 32 px, small-input variants, 2 epochs",
             ),
@@ -77,8 +79,8 @@ SYNTHESIS = SUITES.add(
                 name="default",
                 model_scale="any",
                 data=FEW_SHOT,
-                recipe=GANRecipe(name="fastgan-fmnist-32px", iterations=2000, batch_size=16, ngf=32, ndf=32,
-                                 nz=64, eval_every=500, sample_every=250, ckpt_every=500, fid_samples=1000,
+                recipe=GANRecipe(name="fastgan-fmnist-32px-2k", iterations=2000, batch_size=8, ngf=16, ndf=16,
+                                 nz=64, eval_every=400, sample_every=200, ckpt_every=500, fid_samples=1000,
                                  kid_subset_size=100),
                 profile=ProfileSpec(infer_batch=64, train_batch=16, warmup=2, iters=5, windows=3),
                 description="100-shot Fashion-MNIST sneakers at 32 px, small FastGAN/SASE-GAN, CPU-sized",

@@ -72,3 +72,30 @@ def test_report_on_malformed_record_warns_and_goes_on(tmp_path):
     (recs / "bad.json").write_text("{")
     out = run_cli("report", "--results-dir", str(tmp_path))
     assert out.returncode == 0 and "bad.json" in out.stderr
+
+
+@pytest.mark.slow
+def test_synthesis_smoke_run_then_report(tmp_path, tiny_idx):
+    res = tmp_path / "results"
+    env_cache = {"SASE_BENCH_CACHE": str(tmp_path / "cache")}
+    out = run_cli("run", "--suite", "synthesis", "--preset", "smoke", "--data", str(tiny_idx),
+                  "--results-dir", str(res), "--set", "data.shots=8", extra_env=env_cache)
+    assert out.returncode == 0, out.stderr[-3000:]
+    frame = load_records(res)
+    assert sorted(frame["model"]) == ["fastgan", "sase_gan"] and set(frame["status"]) == {"completed"}
+    for col in ("fid", "kid", "swd", "feature_extractor", "fid_samples", "params_g", "params_d", "gmacs_g"):
+        assert frame[col].notna().all(), col
+    assert frame["feature_extractor"].str.startswith("fmnist-cnn-").all()
+    rep = run_cli("report", "--results-dir", str(res))
+    assert rep.returncode == 0, rep.stderr
+    text = (res / "report" / "README.md").read_text()
+    assert "Synthesis, preset `smoke`" in text and "samples" in text
+
+
+def test_profile_gan_json():
+    out = run_cli("profile", "--models", "fastgan,sase_gan", "--img-size", "256", "--batch-size", "1", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = {r["model"]: r for r in map(json.loads, out.stdout.splitlines())}
+    assert rows["fastgan"]["params_g"] == 29_127_846 and rows["fastgan"]["params_d"] == 11_526_160
+    assert rows["sase_gan"]["params_g"] == 28_486_942 and rows["sase_gan"]["params_d"] == 11_526_160
+    assert rows["sase_gan"]["gmacs_g"] > 0

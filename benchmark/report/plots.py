@@ -42,6 +42,7 @@ def scatter_vs(summary: pd.DataFrame, x: str, xlabel: str, title: str, path: Pat
     if len(front) > 1:
         ax.plot([xs[i] for i in front], [ys[i] for i in front], "--", color="grey", lw=1, label="Pareto front")
     _dedupe_legend(ax)
+    ax.margins(x=0.18, y=0.12)  # room for the labels
     ax.set(xlabel=xlabel, ylabel="top-1 accuracy (%)", title=title)
     ax.grid(alpha=0.3)
     return _save(fig, path)
@@ -68,7 +69,7 @@ def _dedupe_legend(ax) -> None:
     seen = {}
     for h, lab in zip(handles, labels):
         seen.setdefault(lab, h)
-    ax.legend(seen.values(), seen.keys(), fontsize=8, loc="lower right")
+    ax.legend(seen.values(), seen.keys(), fontsize=8, loc="best")
 
 
 def _save(fig, path: Path) -> Path:

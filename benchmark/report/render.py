@@ -154,13 +154,13 @@ def _recognition_section(frame: pd.DataFrame, preset: str, out: Path, published=
     (out / f"{stem}.tex").write_text(tables.to_latex(table, f"Recognition, preset {preset}"))
     datasets = ", ".join(sorted(set(frame["dataset"].dropna())))
     recipes = ", ".join(sorted(set(frame["recipe"].dropna())))
-    devices = ", ".join(sorted(set(summary["device"])))
+    devices = ", ".join(sorted({f"{d}, {p}" for d, p in zip(summary["device"], summary["precision"])}))
     plot_files = [
         plots.scatter_vs(summary, "gmacs", "GMACs per image (fvcore multiply-adds, attention counted)",
                          f"Top-1 vs GMACs ({preset}, {datasets})", out / f"{stem}_top1_vs_gmacs.png"),
         plots.scatter_vs(summary, "params", "parameters (millions)", f"Top-1 vs params ({preset}, {datasets})",
                          out / f"{stem}_top1_vs_params.png", scale=1e6),
-        plots.throughput_bars(summary, f"Throughput per model ({devices})", out / f"{stem}_throughput.png"),
+        plots.throughput_bars(summary, f"Throughput per model ({devices}; batch {_batches(frame)})", out / f"{stem}_throughput.png"),
     ]
     images = "\n".join(f"![{p.stem}]({p.name})" for p in plot_files)
     return (f"## Recognition, preset `{preset}`\n\nDataset: {datasets}. Recipe: {recipes} (the same for "
@@ -230,3 +230,11 @@ def _synthesis_plots(group: pd.DataFrame, results_dir: Path, out: Path, stem: st
 
 def _slug(text: object) -> str:
     return "".join(c if c.isalnum() else "-" for c in str(text)).strip("-").lower()
+
+
+def _batches(frame: pd.DataFrame) -> str:
+    """The throughput batch sizes of ``frame``'s runs, e.g. 'train 128, infer 128'."""
+    def one(col: str) -> str:
+        vals = sorted({int(v) for v in frame.get(col, pd.Series(dtype=float)).dropna()})
+        return "/".join(str(v) for v in vals) or "?"
+    return f"train {one('train_batch')}, infer {one('infer_batch')}"

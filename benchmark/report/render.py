@@ -65,7 +65,22 @@ def _header(frame: pd.DataFrame, results_dir: Path) -> str:
     n = len(frame)
     done = int((frame["status"] == "completed").sum()) if n else 0
     return (f"# sase-bench report\n\nRendered {stamp} from {n} record(s) in `{results_dir}/records/` "
-            f"({done} completed). Regenerate with `python -m benchmark report`.\n")
+            f"({done} completed). Regenerate with `python -m benchmark report`.\n\n{_provenance(frame)}")
+
+
+def _provenance(frame: pd.DataFrame) -> str:
+    """When, where and from which commit the records were produced (read from the records)."""
+    if frame.empty:
+        return ""
+    def values(col: str) -> str:
+        found = sorted({str(v) for v in frame.get(col, pd.Series(dtype=object)).dropna()})
+        return ", ".join(f"`{v}`" for v in found) or "-"
+    days = sorted({str(v)[:10] for v in frame["finished_at"].dropna()})
+    span = f"{days[0]} to {days[-1]}" if len(days) > 1 else (days[0] if days else "-")
+    commits = sorted({str(v)[:12] + ("-dirty" if str(v).endswith("-dirty") else "")
+                      for v in frame.get("git_commit", pd.Series(dtype=object)).dropna()})
+    return (f"Runs finished {span} on {values('device')} ({values('precision')}); suite commit(s) "
+            f"{', '.join(f'`{c}`' for c in commits) or '-'}.\n")
 
 
 VERDICT_NOTES = (

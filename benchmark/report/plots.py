@@ -33,11 +33,13 @@ def scatter_vs(summary: pd.DataFrame, x: str, xlabel: str, title: str, path: Pat
     fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
     xs = (summary[f"{x}_mean"] / scale).tolist()
     ys = summary["top1_mean"].tolist()
-    for xi, yi, (_, r) in zip(xs, ys, summary.iterrows()):
+    for i, (xi, yi, (_, r)) in enumerate(zip(xs, ys, summary.iterrows())):
         err = r["top1_std"] if r["n"] > 1 else None
         ax.errorbar(xi, yi, yerr=err, fmt="o", ms=8, color=_color(r["family"]), capsize=3,
                     label=r["family"])
-        ax.annotate(r["model"], (xi, yi), textcoords="offset points", xytext=(6, 4), fontsize=8)
+        # alternate label sides so that neighbours (e.g. ResNet and SE-ResNet) stay readable
+        ax.annotate(r["model"], (xi, yi), textcoords="offset points", xytext=(6, 5 if i % 2 == 0 else -12),
+                    fontsize=8)
     front = pareto_front(xs, ys)
     if len(front) > 1:
         ax.plot([xs[i] for i in front], [ys[i] for i in front], "--", color="grey", lw=1, label="Pareto front")

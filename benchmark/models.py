@@ -43,7 +43,7 @@ def register(entry: ModelEntry) -> ModelEntry:
 
 def models_for(suite: str, scale: str) -> List[str]:
     """The default model list of a suite at a scale, in registration order."""
-    return [e.name for e in MODELS._items.values()
+    return [e.name for e in MODELS.values()
             if e.suite == suite and e.scale in (scale, "any") and e.in_suite]
 
 

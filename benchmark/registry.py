@@ -46,6 +46,10 @@ class Registry(Generic[T]):
     def names(self) -> List[str]:
         return sorted(self._items)
 
+    def values(self) -> List[T]:
+        """The items in registration order."""
+        return list(self._items.values())
+
     def items(self) -> List[tuple]:
         return sorted(self._items.items())
 

@@ -25,8 +25,9 @@ def list_images(folder: Path) -> List[Path]:
 def check_image(path: Path) -> None:
     """Raise :class:`UserError` naming ``path`` if its header cannot be read as an image."""
     try:
-        with Image.open(path) as im:
-            im.verify() if path.stat().st_size < 4_000_000 else None
+        with Image.open(path) as im:  # the header; small files are verified whole
+            if path.stat().st_size < 4_000_000:
+                im.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise UserError(f"unreadable image {path}: {e}. Remove or replace the file.") from None
 

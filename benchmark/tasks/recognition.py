@@ -19,15 +19,10 @@ from benchmark.models import MODELS
 from benchmark.train.classify import fit
 
 
-def seed_everything(seed: int) -> None:
-    torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(False)
-
-
 def run_recognition(ctx) -> Dict[str, Any]:
     entry = MODELS.get(ctx.model)
     preset, recipe = ctx.preset, ctx.preset.recipe
-    seed_everything(ctx.seed)
+    torch.manual_seed(ctx.seed)
     loaders = build_loaders(preset.data, recipe.batch_size, entry.in_chans, ctx.seed, ctx.data_path,
                             recipe.max_steps_per_epoch)
     device = torch.device(ctx.device)

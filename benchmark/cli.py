@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -41,8 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default=None, help="cpu or cuda[:N] (default: cuda if available)")
     run.add_argument("--inception-weights", default=None, metavar="PATH",
                      help="synthesis: local Inception-v3 weights (pt_inception-2015-12-05) for paper-comparable FID")
+    run.add_argument("--recipe", default=None,
+                     help="a named recipe for every model (see `list`; default: the preset's)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a preset field, e.g. --set recipe.epochs=1 (repeatable)")
+    run.add_argument("--rerun", action="store_true",
+                     help="measure again runs that already have a completed record with the same config")
     rep = sub.add_parser("report", help="render tables and plots from the results store")
     rep.add_argument("--results-dir", type=Path, default=Path("results"))
     prof = sub.add_parser("profile", help="params, GMACs and inference img/s; no data, no training")
@@ -58,17 +63,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _sigterm)  # schedulers preempt with SIGTERM: record, keep the checkpoint
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit")  # fvcore's tracer
+    warnings.filterwarnings("ignore", message="Grad strides do not match")  # DDP + depthwise convs: speed only
     try:
         return {"run": cmd_run, "report": cmd_report, "profile": cmd_profile, "list": cmd_list}[args.verb](args)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: finished records are kept; the current run is recorded as 'interrupted'",
-              file=sys.stderr)
+        print("interrupted: finished records are kept; the current run is recorded as 'interrupted' and the "
+              "same command resumes it from its last checkpoint", file=sys.stderr)
         return 130
+
+
+def _sigterm(signum, frame) -> None:
+    raise KeyboardInterrupt("SIGTERM")
 
 
 def _device(name: Optional[str]) -> str:
@@ -101,30 +112,56 @@ def cmd_run(args) -> int:
     import benchmark.tasks  # noqa: F401  registers the task runners
     from benchmark.config import override
     from benchmark.models import models_for
+    from benchmark.recipes import recipe_for
     from benchmark.runner import run_suite
     from benchmark.suites import SUITES
+    from benchmark.train.classify import Progress
+    from benchmark.train.distributed import init_distributed, local_device, shutdown
 
     suite = SUITES.get(args.suite)
-    preset = override(suite.preset(args.preset), _parse_sets(args.set))
+    preset = suite.preset(args.preset)
+    if args.recipe:
+        preset = preset.with_recipe(recipe_for(suite.task, args.recipe))
+    preset = override(preset, _parse_sets(args.set))
     models = args.models or models_for(suite.name, preset.model_scale)
     if args.data is not None and not Path(args.data).expanduser().exists():
         raise UserError(f"--data {args.data}: no such file or folder")
-    device = _device(args.device)
-    print(f"suite {suite.name}, preset {preset.name}, recipe {preset.recipe.name}, device {device}: "
-          f"{len(models)} model(s) x {len(args.seeds)} seed(s)", file=sys.stderr)
     if args.inception_weights and not Path(args.inception_weights).is_file():
         raise UserError(f"--inception-weights {args.inception_weights}: no such file")
-    records = run_suite(suite, preset, models, args.seeds, args.results_dir, args.data, device,
-                        progress=_tqdm, inception_weights=args.inception_weights, on_record=_print_record)
+    device = _device(args.device)
+    dist = init_distributed(device)
+    device = local_device(device, dist)
+    say = _say if dist.is_main else _silent
+    say(f"suite {suite.name}, preset {preset.name}, recipe {preset.recipe.name}, device {device}"
+        f"{f', {dist.world} processes ({dist.backend})' if dist.active else ''}: "
+        f"{len(models)} model(s) x {len(args.seeds)} seed(s)")
+    try:
+        records = run_suite(suite, preset, models, args.seeds, args.results_dir, args.data, device,
+                            progress=_tqdm if dist.is_main else Progress, inception_weights=args.inception_weights,
+                            on_record=_print_record, rerun=args.rerun, dist=dist)
+    finally:
+        shutdown(dist)
     failed = [r for r in records if r["status"] != "completed"]
-    print(f"{len(records) - len(failed)}/{len(records)} runs completed; records in "
-          f"{args.results_dir / 'records' / suite.name}. Next: python -m benchmark report "
-          f"--results-dir {args.results_dir}")
+    if dist.is_main:
+        print(f"{len(records) - len(failed)}/{len(records)} runs completed; records in "
+              f"{args.results_dir / 'records' / suite.name}. Next: python -m benchmark report "
+              f"--results-dir {args.results_dir}")
     return 1 if failed else 0
 
 
+def _say(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def _silent(text: str) -> None:
+    pass
+
+
 def _print_record(r: dict) -> None:
-    if r["status"] == "completed" and "fid" in r:
+    if r.get("skipped"):
+        print(f"  {r['model']:<28} seed {r['seed']}: already completed in {r['run_id']}; kept "
+              "(--rerun measures it again)", file=sys.stderr)
+    elif r["status"] == "completed" and "fid" in r:
         print(f"  {r['model']:<28} seed {r['seed']}: FID {r['fid']:.2f}  KID {r['kid']:.4f}  SWD {r['swd']:.1f} "
               f"[{r['feature_extractor']}, {r['fid_samples']} samples]  G {r['params_g'] / 1e6:.2f} M params  "
               f"{r['gmacs_g']:.4f} GMACs  {r['wall_s']:.0f} s", file=sys.stderr)
@@ -181,6 +218,12 @@ def cmd_list(args) -> int:
         print(f"suite {name}: {suite.description}")
         for p in suite.presets:
             print(f"  preset {p.name:<8} {p.description}")
+    from benchmark.recipes import RECIPES
+
+    print("recipes (--recipe NAME):")
+    for name, r in RECIPES.items():
+        length = f"{r.epochs} epochs" if hasattr(r, "epochs") else f"{r.iterations} iterations"
+        print(f"  {name:<24} {type(r).__name__:<9} {length}, batch {r.batch_size} per process")
     print("models (suite, scale, family, input):")
     for name, e in MODELS.items():
         flag = "" if e.in_suite else "  (not in the default list)"

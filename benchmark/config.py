@@ -40,12 +40,24 @@ class Recipe:
     lr: float = 2e-3
     weight_decay: float = 0.05
     momentum: float = 0.9
+    nesterov: bool = False
     epochs: int = 2
     batch_size: int = 128
     warmup_epochs: float = 0.2
     label_smoothing: float = 0.0
     grad_clip: Optional[float] = None
     max_steps_per_epoch: Optional[int] = None  # caps an epoch for the smoke preset
+    # lr = lr * global_batch / lr_ref_batch (the linear scaling rule); None: lr is used as given
+    lr_ref_batch: Optional[int] = None
+    schedule: str = "cosine"  # cosine (per-step, after warm-up) | step (x lr_gamma at each milestone epoch)
+    milestones: Tuple[int, ...] = ()
+    lr_gamma: float = 0.1
+    decay_norm_and_bias: bool = False  # weight decay on norm weights and biases too (classic ResNet recipe)
+    randaugment: Optional[str] = None  # timm RandAugment spec, e.g. "rand-m9-mstd0.5-inc1"
+    mixup: float = 0.0  # Mixup alpha (timm.data.Mixup); 0 disables
+    cutmix: float = 0.0  # CutMix alpha; 0 disables
+    random_erasing: float = 0.0  # probability (timm RandomErasing, per-pixel normal fill)
+    drop_path: float = 0.0  # stochastic depth rate passed to timm.create_model
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,23 @@ class ProfileSpec:
 
 
 @dataclass(frozen=True)
+class Runtime:
+    """How a run executes; none of it changes what is measured, only how fast and how safely.
+
+    ``amp``: ``auto`` is bf16 autocast on CUDA when the GPU supports it and fp32 elsewhere; ``bf16``,
+    ``fp16`` (with a gradient scaler) or ``none`` force a choice.  ``channels_last``: ``auto`` is on for
+    CUDA only.  ``deterministic`` turns ``cudnn.benchmark`` off and asks torch for deterministic
+    kernels.  Checkpoints are written every ``ckpt_every_steps`` optimiser steps and at every epoch end.
+    """
+
+    amp: str = "auto"  # auto | bf16 | fp16 | none
+    channels_last: str = "auto"  # auto | on | off
+    compile: bool = False  # torch.compile the model (CUDA recommended)
+    deterministic: bool = True
+    ckpt_every_steps: int = 200  # 0: only at epoch ends
+
+
+@dataclass(frozen=True)
 class Preset:
     """The scale of a suite: which models, which data, which recipe."""
 
@@ -93,6 +122,13 @@ class Preset:
     recipe: Any  # Recipe (recognition) or GANRecipe (synthesis)
     profile: ProfileSpec = field(default_factory=ProfileSpec)
     description: str = ""
+    runtime: Runtime = field(default_factory=Runtime)
+    pins: Tuple[str, ...] = ()  # recipe fields the preset keeps when --recipe swaps the recipe
+
+    def with_recipe(self, recipe: Any) -> "Preset":
+        """This preset with ``recipe``, keeping the fields it pins (e.g. the smoke preset's sizes)."""
+        kept = {k: getattr(self.recipe, k) for k in self.pins if hasattr(recipe, k)}
+        return dataclasses.replace(self, recipe=dataclasses.replace(recipe, **kept))
 
 
 @dataclass(frozen=True)
@@ -121,6 +157,8 @@ def _coerce(value: str, current: Any) -> Any:
         raise UserError(f"expected true/false, got {value!r}")
     if current is None:
         return None if value.lower() == "none" else _guess(value)
+    if isinstance(current, tuple):
+        return tuple(_guess(v.strip()) for v in value.split(",") if v.strip())
     try:
         return type(current)(value)
     except ValueError:
@@ -158,6 +196,9 @@ def _override_one(cfg: Any, path: list, value: str, full_key: str) -> Any:
         return dataclasses.replace(cfg, **{head: _override_one(current, path[1:], value, full_key)})
     if dataclasses.is_dataclass(current):
         raise UserError(f"config key {full_key!r} is a section; set one of its fields instead")
+    optional = "Optional" in str(next(f.type for f in dataclasses.fields(cfg) if f.name == head))
+    if optional and value.lower() == "none":
+        return dataclasses.replace(cfg, **{head: None})
     return dataclasses.replace(cfg, **{head: _coerce(value, current)})
 
 

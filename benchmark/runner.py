@@ -5,11 +5,22 @@ resolved config written before training, the environment, wall time, the status
 (``completed``, ``failed``, ``diverged``, ``interrupted``) and the atomic write of
 the record.  What a run *measures* is the task's business (:data:`TASKS`).  A
 failing model becomes a ``failed`` record with its error and the suite goes on.
+
+Nothing is lost on a crash: a run's record is first written as ``interrupted``
+and replaced when the run ends, so a SIGKILLed run shows as interrupted, never
+as a result.  Starting the same command again finds each (model, seed) by its
+``run_key`` (a hash of the resolved config): a completed run is kept and not
+repeated (``rerun=True`` measures again), an interrupted one resumes in its own
+run folder from its last checkpoint.
+
+Under ``torchrun`` every rank runs every task; rank 0 alone decides run ids,
+writes config, checkpoints and records, and shows progress.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import subprocess
@@ -24,8 +35,9 @@ from benchmark import config as cfg
 from benchmark.errors import TrainingDiverged, UserError
 from benchmark.models import MODELS
 from benchmark.registry import Registry
-from benchmark.results import atomic_write_text, write_record
+from benchmark.results import atomic_write_text, load_record_dicts, write_record
 from benchmark.train.classify import Progress
+from benchmark.train.distributed import DistContext
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +56,11 @@ class RunContext:
     device: str
     progress: Callable[..., Progress] = Progress
     inception_weights: Optional[str] = None  # synthesis: a local Inception-v3 weights file for FID/KID
+    dist: DistContext = DistContext()
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return Path(self.run_dir) / "checkpoints" / "last.pt"
 
 
 TaskFn = Callable[[RunContext], Dict[str, Any]]
@@ -74,42 +91,74 @@ def check_models(suite: cfg.Suite, preset: cfg.Preset, models: Sequence[str]) ->
             raise UserError(f"model {name!r} belongs to the {entry.suite} suite, not {suite.name}")
 
 
+def run_key(suite: cfg.Suite, preset: cfg.Preset, model: str, seed: int, data_path: Optional[str],
+            device: str) -> str:
+    """What makes two runs the same run: the resolved config, the data and the kind of device."""
+    blob = json.dumps({"suite": suite.name, "preset": cfg.to_dict(preset), "model": model, "seed": seed,
+                       "data": str(Path(data_path).expanduser().resolve()) if data_path else None,
+                       "device": device.split(":")[0]}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def find_previous(results_dir: Path, suite: str, key: str, rerun: bool = False) -> Optional[Dict[str, Any]]:
+    """The record this run continues: the newest completed one (kept), else the newest interrupted one
+    (resumed).  With ``rerun`` completed runs are ignored, and only an interrupted run newer than all of
+    them (an interrupted re-run) is resumed."""
+    same = sorted((r for r in load_record_dicts(results_dir) if r.get("suite") == suite and r.get("run_key") == key),
+                  key=lambda r: r.get("started_at", ""))
+    done = [r for r in same if r["status"] == "completed"]
+    open_ = [r for r in same if r["status"] == "interrupted"]
+    if done and not rerun:
+        return done[-1]
+    if open_ and (not done or open_[-1].get("started_at", "") >= done[-1].get("started_at", "")):
+        return open_[-1]
+    return None
+
+
 def run_suite(suite: cfg.Suite, preset: cfg.Preset, models: Sequence[str], seeds: Sequence[int],
               results_dir: Path, data_path: Optional[str] = None, device: str = "cpu",
               progress: Callable[..., Progress] = Progress, inception_weights: Optional[str] = None,
-              on_record: Optional[Callable[[Dict[str, Any]], None]] = None) -> List[Dict[str, Any]]:
+              on_record: Optional[Callable[[Dict[str, Any]], None]] = None, rerun: bool = False,
+              dist: DistContext = DistContext()) -> List[Dict[str, Any]]:
     """Run every (model, seed); return the records (also written under ``results_dir``)."""
     check_models(suite, preset, models)
     task = TASKS.get(suite.task)
     records = []
     for model in models:
         for seed in seeds:
-            ctx = _context(suite, preset, model, seed, results_dir, data_path, device, progress, inception_weights)
-            record = run_one(task, ctx)
+            key = run_key(suite, preset, model, seed, data_path, device)
+            previous = find_previous(Path(results_dir), suite.name, key, rerun) if dist.is_main else None
+            previous = dist.broadcast_object(previous)
+            if previous and previous["status"] == "completed":
+                log.info("%s seed %d already completed as %s; kept", model, seed, previous["run_id"])
+                record = {**previous, "skipped": True}
+            else:
+                resume_id = previous["run_id"] if previous else None
+                run_id = dist.broadcast_object(resume_id or new_run_id(suite.name, model, preset.name, seed))
+                ctx = RunContext(suite, preset, model, seed, run_id, Path(results_dir) / "runs" / run_id, data_path,
+                                 device, progress if dist.is_main else Progress, inception_weights, dist)
+                record = run_one(task, ctx, key)
             records.append(record)
-            if on_record:
+            if on_record and dist.is_main:
                 on_record(record)
     return records
 
 
-def _context(suite, preset, model, seed, results_dir, data_path, device, progress, inception) -> RunContext:
-    run_id = new_run_id(suite.name, model, preset.name, seed)
-    run_dir = Path(results_dir) / "runs" / run_id
-    return RunContext(suite, preset, model, seed, run_id, run_dir, data_path, device, progress, inception)
-
-
-def run_one(task: TaskFn, ctx: RunContext) -> Dict[str, Any]:
+def run_one(task: TaskFn, ctx: RunContext, key: str = "") -> Dict[str, Any]:
     """Run ``task`` on ``ctx`` and write its record whatever happens (re-raising Ctrl-C after)."""
-    base = _base_record(ctx)
-    atomic_write_text(ctx.run_dir / "config.json", json.dumps(base["config"], indent=1) + "\n")
+    base = {**_base_record(ctx), "run_key": key, "resumed": ctx.checkpoint_path.exists()}
     t0 = time.perf_counter()
+    if ctx.dist.is_main:
+        atomic_write_text(ctx.run_dir / "config.json", json.dumps(base["config"], indent=1) + "\n")
+        note = "started; no final record was written yet (still running, or killed: run the same command to resume)"
+        write_record(Path(ctx.run_dir).parents[1], {**base, "status": "interrupted", "error": note})
     try:
         measured = task(ctx)
         status, error = "completed", None
     except TrainingDiverged as e:
         measured, status, error = {}, "diverged", str(e)
     except KeyboardInterrupt:
-        _finish(ctx, base, {}, "interrupted", "interrupted by the user (Ctrl-C)", t0)
+        _finish(ctx, base, {}, "interrupted", "interrupted (Ctrl-C or SIGTERM); run the same command to resume", t0)
         raise
     except UserError:
         raise
@@ -123,7 +172,8 @@ def _finish(ctx, base, measured, status, error, t0) -> Dict[str, Any]:
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     record = {**base, **measured, "status": status, "error": error,
               "wall_s": round(time.perf_counter() - t0, 2), "finished_at": now}
-    write_record(Path(ctx.run_dir).parents[1], record)
+    if ctx.dist.is_main:
+        write_record(Path(ctx.run_dir).parents[1], record)
     return record
 
 
@@ -135,8 +185,9 @@ def _base_record(ctx: RunContext) -> Dict[str, Any]:
         "run_id": ctx.run_id, "suite": ctx.suite.name, "task": ctx.suite.task, "model": ctx.model,
         "family": entry.family, "paper_name": entry.paper_name, "preset": ctx.preset.name,
         "recipe": ctx.preset.recipe.name, "seed": ctx.seed, "dataset": ctx.preset.data.name,
+        "world_size": ctx.dist.world, "dist_backend": ctx.dist.backend,
         "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "git_commit": git_commit(), "env": env_info(ctx.device),
         "config": {"suite": ctx.suite.name, "preset": cfg.to_dict(ctx.preset), "model": ctx.model,
-                   "seed": ctx.seed, "data_path": ctx.data_path, "device": ctx.device},
+                   "seed": ctx.seed, "data_path": ctx.data_path, "device": ctx.device, "world_size": ctx.dist.world},
     }

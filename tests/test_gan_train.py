@@ -50,3 +50,33 @@ def test_ema_decay():
         b.weight.fill_(1.0)
     update_ema(a, b, decay=0.9)
     assert torch.allclose(a.weight, torch.full((2, 2), 0.1))
+
+
+def test_resume_from_a_checkpoint_is_bit_identical(tmp_path):
+    """3 iterations, checkpoint, fresh process state, load, 3 more == 6 iterations in one go."""
+    from benchmark.train.classify import state_digest
+    from benchmark.train.resume import Checkpointer, seed_everything
+
+    recipe = dataclasses.replace(RECIPE, iterations=6, eval_every=0)
+    recon, _ = build_recon_loss("l1", torch.device("cpu"))
+    images = _images()
+
+    def fresh():
+        seed_everything(0)
+        G, D = build_sase_gan(32, ngf=8, ndf=8, nz=16, nc=1)
+        return init_state(G, D, recipe, seed=3)
+
+    whole = fresh()
+    train_gan(whole, images, recipe, recon, torch.device("cpu"))
+
+    ckpt = Checkpointer(tmp_path / "last.pt", 0)
+    first = fresh()
+    train_gan(first, images, dataclasses.replace(recipe, iterations=3), recon, torch.device("cpu"),
+              checkpoint=lambda s: ckpt.save(s.state_dict(), s.gen))
+    seed_everything(123)  # a new process would start from other RNG states
+    second = fresh()
+    second.load_state_dict(ckpt.load(second.gen))
+    assert second.iteration == 3
+    train_gan(second, images, recipe, recon, torch.device("cpu"))
+    for name in ("G", "G_ema", "D"):
+        assert state_digest(getattr(second, name)) == state_digest(getattr(whole, name)), name

@@ -2,15 +2,20 @@
 
 ``TensorBatches`` shuffles with its own seeded ``torch.Generator``, pads/converts
 on the fly and applies cheap batched augmentation (random shift, horizontal
-flip).  It is what a ``DataLoader`` would do for data already in memory, without
-the per-sample Python overhead.  With ``rank/world`` set it serves a disjoint
-shard, so distributed evaluation covers the set exactly once.
+flip), plus a recipe's per-image transform (RandAugment) and batch transform
+(random erasing) when it has them.  It is what a ``DataLoader`` would do for data
+already in memory, without the per-sample Python overhead.  With ``rank/world``
+set it serves a disjoint shard: in evaluation order the shards cover the set
+exactly once; shuffled (training) shards are cut to equal length, as DDP needs
+the same number of steps on every rank.  ``set_epoch(epoch, start_step)``
+resumes in the middle of an epoch: the order depends only on (seed, epoch) and
+the shift/flip draws on (seed, epoch, step), so skipped batches cost nothing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, Optional, Tuple
+from typing import Callable, Iterator, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -31,16 +36,23 @@ class TensorBatches:
     std: float = 0.3530
     rank: int = 0
     world: int = 1
+    per_image: Optional[Callable[[torch.Tensor], torch.Tensor]] = None  # uint8 image -> uint8 image
+    per_batch: Optional[Callable[[torch.Tensor], torch.Tensor]] = None  # normalised batch -> batch
 
     def __post_init__(self) -> None:
-        self.epoch = 0
+        self.epoch, self.start_step = 0, 0
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+    def set_epoch(self, epoch: int, start_step: int = 0) -> None:
+        self.epoch, self.start_step = epoch, start_step
+
+    @property
+    def _usable(self) -> int:
+        n = len(self.labels)
+        return n - n % self.world if self.shuffle else n
 
     @property
     def num_samples(self) -> int:
-        return len(range(self.rank, len(self.labels), self.world))
+        return len(range(self.rank, self._usable, self.world))
 
     def __len__(self) -> int:
         steps = -(-self.num_samples // self.batch_size)
@@ -53,16 +65,18 @@ class TensorBatches:
             order = torch.randperm(n, generator=g)
         else:
             order = torch.arange(n)
-        return order[self.rank::self.world]
+        return order[:self._usable][self.rank::self.world]
 
     def __iter__(self) -> Iterator[Tuple[torch.Tensor, torch.Tensor]]:
         order = self._order()
-        g = torch.Generator().manual_seed(self.seed * 7_919 + self.epoch + 1)
-        for step in range(len(self)):
+        for step in range(self.start_step, len(self)):
             idx = order[step * self.batch_size:(step + 1) * self.batch_size]
+            g = torch.Generator().manual_seed((self.seed * 7_919 + self.epoch + 1) * 1_000_003 + step)
             yield self._prepare(self.images[idx], g), self.labels[idx]
 
     def _prepare(self, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+        if self.per_image is not None:
+            x = torch.stack([self.per_image(img) for img in x])
         x = x.float().div_(255.0)
         if x.dim() == 3:
             x = x.unsqueeze(1)
@@ -70,6 +84,8 @@ class TensorBatches:
         if self.augment:
             x = random_shift_flip(x, g)
         x = (x - self.mean) / self.std
+        if self.per_batch is not None:
+            x = self.per_batch(x)
         if self.in_chans != x.shape[1]:
             x = x.expand(-1, self.in_chans, -1, -1).contiguous()
         return x

@@ -2,18 +2,23 @@
 
 Both kinds of data yield ``(images float [B, C, S, S], labels int64 [B])``:
 Fashion-MNIST from memory (:class:`TensorBatches`), an ImageFolder through a
-``torch.utils.data.DataLoader`` with timm's train/eval transforms and, under
-torch.distributed, a ``DistributedSampler``.
+``torch.utils.data.DataLoader`` with timm's train/eval transforms (RandAugment
+and random erasing when the recipe asks), a ``DistributedSampler`` for training
+(shuffled per epoch by ``set_epoch``, resumable mid-epoch) and a padding-free
+shard sampler for evaluation, so distributed top-1 counts every validation image
+exactly once.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 import torch
+from torch.utils.data import DistributedSampler, Sampler
 
-from benchmark.config import DataSpec
+from benchmark.config import DataSpec, Recipe
 from benchmark.data import fashion_mnist, image_folder
 from benchmark.data.batches import TensorBatches
 from benchmark.errors import UserError
@@ -25,22 +30,24 @@ class Loaders:
     val: Iterable
     num_classes: int
     dataset: str  # name recorded in the results
-    val_samples: int
+    val_samples: int  # the whole validation set, over all ranks
 
 
 def build_loaders(spec: DataSpec, batch_size: int, in_chans: int, seed: int,
                   data_path: Optional[str] = None, max_steps: Optional[int] = None,
-                  rank: int = 0, world: int = 1) -> Loaders:
+                  rank: int = 0, world: int = 1, recipe: Optional[Recipe] = None) -> Loaders:
     if spec.name == "fashion_mnist":
-        return _fashion_mnist(spec, batch_size, in_chans, seed, data_path, max_steps, rank, world)
+        return _fashion_mnist(spec, batch_size, in_chans, seed, data_path, max_steps, rank, world, recipe)
     if spec.name == "image_folder":
         if not data_path:
             raise UserError("this preset trains on an ImageFolder: pass --data PATH (with train/ and val/)")
-        return _image_folder(spec, batch_size, seed, data_path, max_steps, rank, world)
+        return _image_folder(spec, batch_size, seed, data_path, max_steps, rank, world, recipe)
     raise UserError(f"unknown dataset kind {spec.name!r}; choose fashion_mnist or image_folder")
 
 
-def _fashion_mnist(spec, batch_size, in_chans, seed, data_path, max_steps, rank, world) -> Loaders:
+def _fashion_mnist(spec, batch_size, in_chans, seed, data_path, max_steps, rank, world, recipe) -> Loaders:
+    from benchmark.train.augment import batch_erasing, per_image_transform
+
     xs, ys = fashion_mnist.load_split("train", data_path)
     xt, yt = fashion_mnist.load_split("test", data_path)
     if spec.train_subset:
@@ -50,13 +57,14 @@ def _fashion_mnist(spec, batch_size, in_chans, seed, data_path, max_steps, rank,
         idx = fashion_mnist.stratified_subset(yt, spec.val_subset, seed=0)
         xt, yt = xt[idx], yt[idx]
     common = dict(img_size=spec.img_size, in_chans=in_chans, rank=rank, world=world)
-    train = TensorBatches(xs, ys, batch_size, shuffle=True, augment=spec.augment, seed=seed,
-                          max_steps=max_steps, **common)
+    train = TensorBatches(xs, ys, batch_size, shuffle=True, augment=spec.augment, seed=seed, max_steps=max_steps,
+                          per_image=recipe and per_image_transform(recipe, spec.img_size),
+                          per_batch=recipe and batch_erasing(recipe), **common)
     val = TensorBatches(xt, yt, max(batch_size, 256), **common)
-    return Loaders(train, val, 10, "fashion_mnist", val.num_samples)
+    return Loaders(train, val, 10, "fashion_mnist", len(yt))
 
 
-def _image_folder(spec, batch_size, seed, data_path, max_steps, rank, world) -> Loaders:
+def _image_folder(spec, batch_size, seed, data_path, max_steps, rank, world, recipe) -> Loaders:
     from timm.data import create_transform
 
     root = image_folder.check_root(data_path)
@@ -65,7 +73,12 @@ def _image_folder(spec, batch_size, seed, data_path, max_steps, rank, world) -> 
     if val_classes != classes:
         raise UserError(f"{root}/val has classes {val_classes[:5]}... but train/ has {classes[:5]}...; "
                         "both splits must hold the same class folders")
-    train_tf = create_transform(spec.img_size, is_training=spec.augment)
+    if recipe and recipe.randaugment:
+        from benchmark.train.augment import pillow_posterize_compat
+
+        pillow_posterize_compat()
+    aug = {"auto_augment": recipe.randaugment, "re_prob": recipe.random_erasing, "re_mode": "pixel"} if recipe else {}
+    train_tf = create_transform(spec.img_size, is_training=spec.augment, **aug)
     val_tf = create_transform(spec.img_size, is_training=False)
     train_ds = image_folder.NamedImageDataset(train_samples, train_tf)
     val_ds = image_folder.NamedImageDataset(val_samples, val_tf)
@@ -74,33 +87,65 @@ def _image_folder(spec, batch_size, seed, data_path, max_steps, rank, world) -> 
     return Loaders(train, val, len(classes), f"image_folder:{root.name}", len(val_ds))
 
 
-def _dataloader(ds, batch_size, shuffle, seed, workers, rank, world, max_steps) -> Any:
-    from torch.utils.data import DataLoader, DistributedSampler
+def _dataloader(ds, batch_size, shuffle, seed, workers, rank, world, max_steps) -> "EpochLoader":
+    from torch.utils.data import DataLoader
 
-    g = torch.Generator().manual_seed(seed)
-    sampler = (DistributedSampler(ds, num_replicas=world, rank=rank, shuffle=shuffle, seed=seed,
-                                  drop_last=False) if world > 1 else None)
-    loader = DataLoader(ds, batch_size=batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
-                        num_workers=workers, generator=g, persistent_workers=workers > 0,
+    sampler = (ResumableSampler(ds, num_replicas=world, rank=rank, shuffle=True, seed=seed) if shuffle
+               else ShardSampler(len(ds), rank, world))
+    loader = DataLoader(ds, batch_size=batch_size, sampler=sampler, num_workers=workers,
+                        generator=torch.Generator().manual_seed(seed), persistent_workers=workers > 0,
                         pin_memory=torch.cuda.is_available(), drop_last=shuffle)
-    return _Capped(loader, max_steps) if max_steps else loader
+    return EpochLoader(loader, batch_size, max_steps, drop_last=shuffle)
 
 
-class _Capped:
-    """A DataLoader limited to ``max_steps`` batches per epoch (smoke presets)."""
+class ShardSampler(Sampler):
+    """Indices ``rank, rank + world, ...`` in order: disjoint shards, no padding (evaluation)."""
 
-    def __init__(self, loader, max_steps: int) -> None:
-        self.loader, self.max_steps = loader, max_steps
+    def __init__(self, n: int, rank: int, world: int) -> None:
+        self.n, self.rank, self.world = n, rank, world
 
-    def set_epoch(self, epoch: int) -> None:
-        if hasattr(self.loader.sampler, "set_epoch"):
-            self.loader.sampler.set_epoch(epoch)
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(self.rank, self.n, self.world))
 
     def __len__(self) -> int:
-        return min(len(self.loader), self.max_steps)
+        return len(range(self.rank, self.n, self.world))
+
+
+class ResumableSampler(DistributedSampler):
+    """``DistributedSampler`` (seed + epoch shuffling, equal shards) that can start mid-epoch."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.start = 0
+
+    def __iter__(self) -> Iterator[int]:
+        return itertools.islice(super().__iter__(), self.start, None)
+
+    def __len__(self) -> int:
+        return self.num_samples - self.start
+
+
+class EpochLoader:
+    """A DataLoader with ``set_epoch(epoch, start_step)``, a per-epoch cap, and a length in steps."""
+
+    def __init__(self, loader, batch_size: int, max_steps: Optional[int], drop_last: bool) -> None:
+        self.loader, self.batch_size, self.max_steps, self.drop_last = loader, batch_size, max_steps, drop_last
+        self.start_step = 0
+
+    def set_epoch(self, epoch: int, start_step: int = 0) -> None:
+        sampler = self.loader.sampler
+        if isinstance(sampler, ResumableSampler):
+            sampler.set_epoch(epoch)
+            sampler.start = start_step * self.batch_size
+        self.start_step = start_step
+
+    def __len__(self) -> int:
+        sampler = self.loader.sampler
+        n = sampler.num_samples if isinstance(sampler, ResumableSampler) else len(sampler)
+        steps = n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return min(steps, self.max_steps) if self.max_steps else steps
 
     def __iter__(self):
-        for i, batch in enumerate(self.loader):
-            if i >= self.max_steps:
-                break
+        total = len(self)
+        for _, batch in zip(range(self.start_step, total), self.loader):
             yield batch

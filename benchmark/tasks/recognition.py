@@ -2,7 +2,11 @@
 
 Accuracy comes from :mod:`benchmark.train.classify`; params, GMACs and throughput
 from :mod:`benchmark.metrics.profile`, measured the same way for every model at
-the evaluation resolution.
+the evaluation resolution.  Under ``torchrun`` the model is wrapped in
+``DistributedDataParallel``, each rank trains on its shard with the learning rate
+scaled by the global batch (as the recipe defines), and evaluation sums correct
+counts over ranks so top-1 covers the validation set once.  Cost is measured on
+rank 0 alone while the others wait, so the ranks do not compete for the device.
 """
 
 from __future__ import annotations
@@ -16,24 +20,51 @@ from benchmark.data.loaders import build_loaders
 from benchmark.metrics import profile
 from benchmark.metrics.memory import track_peak_memory
 from benchmark.models import MODELS
-from benchmark.train.classify import fit
+from benchmark.train import precision
+from benchmark.train.augment import TargetMaker
+from benchmark.train.classify import fit, state_digest, unwrap
+from benchmark.train.optim import lr_scale
+from benchmark.train.resume import Checkpointer, seed_everything
+
+
+def build_model(name: str, num_classes: int, in_chans: int, drop_path: float) -> torch.nn.Module:
+    extra = {"drop_path_rate": drop_path} if drop_path > 0 else {}
+    return timm.create_model(name, num_classes=num_classes, in_chans=in_chans, **extra)
 
 
 def run_recognition(ctx) -> Dict[str, Any]:
     entry = MODELS.get(ctx.model)
-    preset, recipe = ctx.preset, ctx.preset.recipe
-    torch.manual_seed(ctx.seed)
+    preset, recipe, dist = ctx.preset, ctx.preset.recipe, ctx.dist
     loaders = build_loaders(preset.data, recipe.batch_size, entry.in_chans, ctx.seed, ctx.data_path,
-                            recipe.max_steps_per_epoch)
-    device = torch.device(ctx.device)
-    model = timm.create_model(ctx.model, num_classes=loaders.num_classes, in_chans=entry.in_chans).to(device)
+                            recipe.max_steps_per_epoch, rank=dist.rank, world=dist.world, recipe=recipe)
+    ex = precision.resolve(preset.runtime, ctx.device)
+    torch.manual_seed(ctx.seed)  # the same initial weights on every rank
+    model = ex.prepare(build_model(ctx.model, loaders.num_classes, entry.in_chans, recipe.drop_path).to(ctx.device))
+    seed_everything(ctx.seed + 1_000 * dist.rank)  # then per-rank streams for augmentation and drop-path
+    train_model = ex.maybe_compile(_ddp(model, dist, ctx.device))
+    ckpt = Checkpointer(ctx.checkpoint_path, preset.runtime.ckpt_every_steps, dist)
+    scale = lr_scale(recipe, dist.world)
     with track_peak_memory(ctx.device) as memory:
-        history = fit(model, loaders.train, loaders.val, recipe, device, progress=ctx.progress)
+        history = fit(train_model, loaders.train, loaders.val, recipe, torch.device(ctx.device),
+                      progress=ctx.progress, lr_scale=scale, reduce=dist.all_reduce_sum, execution=ex,
+                      checkpointer=ckpt, targets=TargetMaker(recipe, loaders.num_classes))
     final = history[-1]
-    cost = measure_cost(model, entry.in_chans, preset.data.img_size, preset.profile, ctx.device)
+    cost = measure_cost(unwrap(model), entry.in_chans, preset.data.img_size, preset.profile, ctx.device) \
+        if dist.is_main else {}
+    dist.barrier()
     return {"dataset": loaders.dataset, "top1": final["top1"], "top5": final["top5"],
-            "eval_samples": final["val_samples"], "eval_img_size": preset.data.img_size,
-            "epochs": recipe.epochs, "history": history, **cost, **memory}
+            "eval_samples": final["val_samples"], "val_set_size": loaders.val_samples,
+            "eval_img_size": preset.data.img_size, "epochs": recipe.epochs, "history": history,
+            "global_batch": recipe.batch_size * dist.world, "lr_effective": recipe.lr * scale,
+            "weights_digest": state_digest(model), "checkpoint_saves": ckpt.saves,
+            **cost, **memory, **{f"train_{k}": v for k, v in ex.as_record().items()}}
+
+
+def _ddp(model: torch.nn.Module, dist, device: str) -> torch.nn.Module:
+    if not dist.active:
+        return model
+    ids = [torch.device(device).index or 0] if device.startswith("cuda") else None
+    return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
 
 
 def measure_cost(model: torch.nn.Module, in_chans: int, img_size: int, spec, device: str) -> Dict[str, Any]:

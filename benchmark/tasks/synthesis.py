@@ -24,9 +24,9 @@ from benchmark.metrics.fidelity import evaluate_fidelity
 from benchmark.metrics.memory import track_peak_memory
 from benchmark.models import MODELS
 from benchmark.paths import cache_dir
-from benchmark.train.checkpoint import rng_state, save_checkpoint
 from benchmark.train.gan import GANState, init_state, train_gan
 from benchmark.train.recon import build_recon_loss
+from benchmark.train.resume import Checkpointer, seed_everything
 
 GRID = 64  # images in a sample grid (8 x 8)
 
@@ -55,14 +55,15 @@ def generate(G: torch.nn.Module, n: int, nz: int, seed: int, device, batch: int 
 
 def _paths(ctx) -> Dict[str, Path]:
     results = Path(ctx.run_dir).parents[1]
-    return {"samples": ctx.run_dir / "samples", "ckpt": ctx.run_dir / "checkpoints" / "last.pt",
-            "grid": results / "samples" / f"{ctx.run_id}.png", "cache": cache_dir()}
+    return {"samples": ctx.run_dir / "samples", "grid": results / "samples" / f"{ctx.run_id}.png", "cache": cache_dir()}
 
 
-def _callbacks(ctx, recipe, data: FewShotSet, device, paths, extractor):
+def _callbacks(ctx, recipe, data: FewShotSet, device, paths, extractor, ckpt: Checkpointer):
     fixed_z = torch.randn(GRID, recipe.nz, generator=torch.Generator().manual_seed(ctx.seed + 12345))
 
     def sample(s: GANState) -> None:
+        if not s.dist.is_main:
+            return
         with torch.no_grad():
             s.G_ema.eval()
             img = s.G_ema(fixed_z.to(device))[0].float().clamp(-1, 1).cpu()
@@ -70,24 +71,24 @@ def _callbacks(ctx, recipe, data: FewShotSet, device, paths, extractor):
         save_image(img.add(1).div(2), paths["samples"] / f"iter_{s.iteration:07d}.png", nrow=8, padding=1)
 
     def evaluate(s: GANState) -> Dict[str, Any]:
-        fake = generate(s.G_ema, recipe.fid_samples, recipe.nz, ctx.seed + 777, device)
-        res = evaluate_fidelity(fake, data.images, extractor, recipe.kid_subset_size, paths["cache"], ctx.seed)
-        return {"fid": res.fid, "kid": res.kid, "kid_std": res.kid_std, "swd": res.swd,
-                "fid_real_samples": res.real_samples, "kid_subset_size": res.kid_subset_size}
+        out = None
+        if s.dist.is_main:  # rank 0 evaluates its EMA generator; the others wait for the numbers
+            fake = generate(s.G_ema, recipe.fid_samples, recipe.nz, ctx.seed + 777, device)
+            res = evaluate_fidelity(fake, data.images, extractor, recipe.kid_subset_size, paths["cache"], ctx.seed)
+            out = {"fid": res.fid, "kid": res.kid, "kid_std": res.kid_std, "swd": res.swd,
+                   "fid_real_samples": res.real_samples, "kid_subset_size": res.kid_subset_size}
+        return s.dist.broadcast_object(out)
 
     def checkpoint(s: GANState) -> None:
-        save_checkpoint(paths["ckpt"], {
-            "G": s.G.state_dict(), "G_ema": s.G_ema.state_dict(), "D": s.D.state_dict(),
-            "opt_g": s.opt_g.state_dict(), "opt_d": s.opt_d.state_dict(), "iteration": s.iteration,
-            "gen": s.gen.get_state(), "rng": rng_state(), "recipe": recipe.__dict__})
+        ckpt.save({**s.state_dict(), "recipe": recipe.__dict__}, s.gen)
 
     return sample, evaluate, checkpoint
 
 
 def run_synthesis(ctx) -> Dict[str, Any]:
     entry = MODELS.get(ctx.model)
-    preset, recipe = ctx.preset, ctx.preset.recipe
-    torch.manual_seed(ctx.seed)
+    preset, recipe, dist = ctx.preset, ctx.preset.recipe, ctx.dist
+    seed_everything(ctx.seed)  # the same initial weights on every rank
     data = load_data(preset.data, ctx.data_path)
     device = torch.device(ctx.device)
     nc, size = data.images.shape[1], preset.data.img_size
@@ -95,20 +96,39 @@ def run_synthesis(ctx) -> Dict[str, Any]:
     G, D = G.to(device), D.to(device)
     recon, recon_name = build_recon_loss(recipe.recon_loss, device)
     paths = _paths(ctx)
-    extractor = choose_extractor(nc=nc, cache_dir=paths["cache"], inception_weights=ctx.inception_weights)
-    state = init_state(G, D, recipe, ctx.seed)
-    sample, evaluate, checkpoint = _callbacks(ctx, recipe, data, device, paths, extractor)
+    extractor = _extractor(ctx, nc, paths)
+    state = init_state(G, D, recipe, ctx.seed, dist)
+    if dist.active:
+        torch.manual_seed(ctx.seed + 1_000_003 * dist.rank)  # per-rank noise-injection draws
+    ckpt = Checkpointer(ctx.checkpoint_path, 0, dist)
+    saved = ckpt.load(state.gen)
+    if saved is not None:
+        state.load_state_dict(saved)
+    sample, evaluate, checkpoint = _callbacks(ctx, recipe, data, device, paths, extractor, ckpt)
     with track_peak_memory(ctx.device) as memory:
         history = train_gan(state, data.images, recipe, recon, device, ctx.progress, evaluate, sample, checkpoint)
-    _publish_grid(paths)
+    if dist.is_main:
+        _publish_grid(paths)
     final = history[-1]
+    cost = measure_gan_cost(state.G_ema, D, recipe.nz, preset.profile, ctx.device) if dist.is_main else {}
+    dist.barrier()
     return {"dataset": data.name, "train_images": len(data.images), "img_size": size,
             "iterations": state.iteration, "fid": final["fid"], "kid": final["kid"], "kid_std": final["kid_std"],
             "swd": final["swd"], "feature_extractor": extractor.name, "fid_samples": recipe.fid_samples,
             "fid_real_samples": final["fid_real_samples"], "kid_subset_size": final["kid_subset_size"],
             "fid_generator": "ema", "fid_mode": "eval", "recon_loss": recon_name,
             "sample_grid": str(paths["grid"].relative_to(paths["grid"].parents[1])), "history": history,
-            **measure_gan_cost(state.G_ema, D, recipe.nz, preset.profile, ctx.device), **memory}
+            "global_batch": recipe.batch_size * dist.world, "checkpoint_saves": ckpt.saves, **cost, **memory}
+
+
+def _extractor(ctx, nc: int, paths):
+    """Rank 0 picks (and, the first time, trains and caches) the extractor; the others then read the cache."""
+    if not ctx.dist.is_main:
+        ctx.dist.barrier()
+    extractor = choose_extractor(nc=nc, cache_dir=paths["cache"], inception_weights=ctx.inception_weights)
+    if ctx.dist.is_main:
+        ctx.dist.barrier()
+    return extractor
 
 
 def _publish_grid(paths) -> None:

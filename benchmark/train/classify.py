@@ -1,18 +1,28 @@
 """Supervised training and evaluation of one image classifier.
 
-The loop is plain PyTorch: one optimiser step per batch, the lr schedule stepped
-per batch, evaluation on the held-out split after each epoch.  A NaN or infinite
-loss raises :class:`~benchmark.errors.TrainingDiverged` so the run is recorded as
-``diverged``.  Progress is reported through the ``progress`` callback factory the
-caller passes in (the CLI passes tqdm bars); the library itself prints nothing.
+The loop is plain PyTorch: one optimiser step per batch (under autocast and a
+grad scaler when the :class:`~benchmark.train.precision.Execution` asks), the lr
+schedule stepped per batch, evaluation on the held-out split after each epoch.
+A NaN or infinite loss raises :class:`~benchmark.errors.TrainingDiverged` so the
+run is recorded as ``diverged``.  Progress is reported through the ``progress``
+callback factory the caller passes in (the CLI passes tqdm bars); the library
+itself prints nothing.
+
+Resume: a :class:`~benchmark.train.resume.Checkpointer` saves model, optimiser,
+scheduler, scaler, every RNG, the position in the epoch (the loader restarts
+there through ``set_epoch(epoch, start_step)``), the running loss sums and the
+history every ``every_steps`` steps and at each epoch end; :func:`fit` starts from
+the checkpoint when there is one.  On CPU the resumed run is bit-identical to an
+uninterrupted one (tested by SIGKILLing a real run).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
-from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, List, Optional
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
 import torch
 import torch.nn.functional as F
@@ -20,7 +30,10 @@ import torch.nn.functional as F
 from benchmark.config import Recipe
 from benchmark.errors import TrainingDiverged
 from benchmark.metrics.accuracy import topk_correct
+from benchmark.train.augment import TargetMaker
 from benchmark.train.optim import build_optimizer, build_scheduler
+from benchmark.train.precision import Execution
+from benchmark.train.resume import Checkpointer
 
 ProgressFactory = Callable[..., "Progress"]
 
@@ -49,15 +62,42 @@ class EvalResult:
     samples: int
 
 
+def unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    """The plain module inside DDP and ``torch.compile`` wrappers."""
+    while True:
+        if isinstance(model, torch.nn.parallel.DistributedDataParallel):
+            model = model.module
+        elif hasattr(model, "_orig_mod"):
+            model = model._orig_mod
+        else:
+            return model
+
+
+def state_digest(model: torch.nn.Module) -> str:
+    """SHA-256 (first 16 hex digits) of every parameter and buffer: equal digests mean bit-equal weights."""
+    h = hashlib.sha256()
+    for name, t in unwrap(model).state_dict().items():
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def _cpu_exec(device) -> Execution:
+    return Execution(str(device), None, False, False, True)
+
+
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, batches: Iterable, device: torch.device,
-             reduce: Callable[[torch.Tensor], torch.Tensor] = lambda t: t) -> EvalResult:
+             reduce: Callable[[torch.Tensor], torch.Tensor] = lambda t: t,
+             execution: Optional[Execution] = None) -> EvalResult:
     """Top-1/top-5 (percent) and mean loss over ``batches``; ``reduce`` sums across ranks."""
+    ex = execution or _cpu_exec(device)
     model.eval()
     totals = torch.zeros(4, dtype=torch.float64)  # correct1, correct5, loss_sum, n
     for x, y in batches:
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        logits = model(x).float()
+        x, y = ex.to_input(x), y.to(device, non_blocking=True)
+        with ex.autocast():
+            logits = model(x).float()
         c1, c5 = topk_correct(logits, y)
         loss = F.cross_entropy(logits, y, reduction="sum").item()
         totals += torch.tensor([c1, c5, loss, len(y)], dtype=torch.float64)
@@ -66,49 +106,124 @@ def evaluate(model: torch.nn.Module, batches: Iterable, device: torch.device,
     return EvalResult(100.0 * float(totals[0]) / n, 100.0 * float(totals[1]) / n, float(totals[2]) / n, int(totals[3]))
 
 
-def train_one_epoch(model, batches, opt, sched, recipe: Recipe, device, bar: Progress) -> Dict[str, float]:
-    model.train()
-    loss_sum, seen, t0 = 0.0, 0, time.perf_counter()
-    for x, y in batches:
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        loss = F.cross_entropy(model(x), y, label_smoothing=recipe.label_smoothing)
-        if not math.isfinite(loss.item()):
-            raise TrainingDiverged(f"loss became {loss.item()} at step {sched.last_epoch}")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if recipe.grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
-        opt.step()
-        sched.step()
-        loss_sum += loss.item() * len(y)
-        seen += len(y)
-        bar.update(1)
-        bar.set_postfix(loss=f"{loss.item():.3f}", img_s=f"{seen / (time.perf_counter() - t0):.0f}")
-    dt = time.perf_counter() - t0
-    return {"train_loss": loss_sum / max(1, seen), "train_epoch_s": dt, "train_img_per_s": seen / max(dt, 1e-9),
-            "lr": opt.param_groups[0]["lr"]}
+@dataclass
+class Position:
+    """Where training stands: epochs done, steps done in the current epoch, its running sums, the history."""
+
+    epoch: int = 0
+    step: int = 0
+    loss_sum: float = 0.0
+    seen: int = 0
+    history: List[Dict[str, float]] = field(default_factory=list)
+
+
+class Trainer:
+    """One classifier's optimiser, schedule, scaler and position; saves and restores all of it."""
+
+    def __init__(self, model: torch.nn.Module, recipe: Recipe, steps_per_epoch: int, execution: Execution,
+                 lr_scale: float = 1.0, targets: Optional[TargetMaker] = None,
+                 checkpointer: Optional[Checkpointer] = None) -> None:
+        self.model, self.recipe, self.ex = model, recipe, execution
+        self.steps_per_epoch = steps_per_epoch
+        self.opt = build_optimizer(unwrap(model), recipe, recipe.lr * lr_scale)
+        self.sched = build_scheduler(self.opt, recipe, steps_per_epoch)
+        self.scaler = execution.scaler()
+        self.targets = targets or TargetMaker(recipe, num_classes=0)
+        self.ckpt = checkpointer or Checkpointer(None, 0)
+        self.pos = Position()
+
+    def state_dict(self) -> Dict[str, Any]:
+        p = self.pos
+        return {"model": unwrap(self.model).state_dict(), "optimizer": self.opt.state_dict(),
+                "scheduler": self.sched.state_dict(), "scaler": self.scaler.state_dict() if self.scaler else None,
+                "position": {"epoch": p.epoch, "step": p.step, "loss_sum": p.loss_sum, "seen": p.seen},
+                "history": p.history, "recipe": self.recipe.name}
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        unwrap(self.model).load_state_dict(state["model"])
+        self.opt.load_state_dict(state["optimizer"])
+        self.sched.load_state_dict(state["scheduler"])
+        if self.scaler and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        self.pos = Position(**state["position"], history=list(state["history"]))
+
+    def resume(self) -> bool:
+        saved = self.ckpt.load()
+        if saved is not None:
+            self.load_state_dict(saved)
+        return saved is not None
+
+    def save(self) -> None:
+        self.ckpt.save(self.state_dict())
+
+    def step(self, x: torch.Tensor, y: torch.Tensor) -> float:
+        x, y = self.ex.to_input(x), y.to(self.ex.device, non_blocking=True)
+        x, target = self.targets(x, y)
+        with self.ex.autocast():
+            loss = self.targets.loss(self.model(x).float(), target)
+        value = loss.item()
+        if not math.isfinite(value):
+            raise TrainingDiverged(f"loss became {value} at step {self.sched.last_epoch}")
+        self.opt.zero_grad(set_to_none=True)
+        if self.scaler:
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(self.opt)
+        else:
+            loss.backward()
+        if self.recipe.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.recipe.grad_clip)
+        if self.scaler:
+            self.scaler.step(self.opt)
+            self.scaler.update()
+        else:
+            self.opt.step()
+        self.sched.step()
+        return value
+
+    def train_epoch(self, batches: Iterable, bar: Progress) -> Dict[str, float]:
+        """Train from ``self.pos`` to the end of the epoch; checkpoints at the recipe's interval."""
+        self.model.train()
+        p, fresh, t0 = self.pos, 0, time.perf_counter()
+        for x, y in batches:
+            loss = self.step(x, y)
+            p.loss_sum, p.seen, p.step, fresh = p.loss_sum + loss * len(y), p.seen + len(y), p.step + 1, fresh + len(y)
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.3f}", img_s=f"{fresh / (time.perf_counter() - t0):.0f}")
+            if self.ckpt.due(p.epoch * self.steps_per_epoch + p.step):
+                self.save()
+        dt = time.perf_counter() - t0
+        return {"train_loss": p.loss_sum / max(1, p.seen), "train_epoch_s": dt,
+                "train_img_per_s": fresh / max(dt, 1e-9), "lr": self.opt.param_groups[0]["lr"]}
+
+
+TIMING_KEYS = ("train_epoch_s", "train_img_per_s")  # history fields that measure the machine, not the run
 
 
 def fit(model: torch.nn.Module, train: Iterable, val: Iterable, recipe: Recipe, device: torch.device,
         progress: ProgressFactory = Progress, lr_scale: float = 1.0,
         reduce: Callable[[torch.Tensor], torch.Tensor] = lambda t: t,
-        on_epoch: Optional[Callable[[int, Dict], None]] = None) -> List[Dict[str, float]]:
-    """Train for ``recipe.epochs`` and return the per-epoch history (loss, top-1, top-5, lr, timing)."""
-    opt = build_optimizer(model, recipe, recipe.lr * lr_scale)
-    sched = build_scheduler(opt, recipe, len(train))
-    history: List[Dict[str, float]] = []
-    for epoch in range(recipe.epochs):
+        on_epoch: Optional[Callable[[int, Dict], None]] = None, execution: Optional[Execution] = None,
+        checkpointer: Optional[Checkpointer] = None, targets: Optional[TargetMaker] = None) -> List[Dict[str, float]]:
+    """Train for ``recipe.epochs`` (from the checkpoint, if any) and return the per-epoch history."""
+    ex = execution or _cpu_exec(device)
+    trainer = Trainer(model, recipe, len(train), ex, lr_scale, targets, checkpointer)
+    trainer.resume()
+    p = trainer.pos
+    while p.epoch < recipe.epochs:
         if hasattr(train, "set_epoch"):
-            train.set_epoch(epoch)
-        bar = progress(total=len(train), desc=f"epoch {epoch + 1}/{recipe.epochs}", unit="batch", leave=False)
+            train.set_epoch(p.epoch, p.step)
+        bar = progress(total=len(train), initial=p.step, desc=f"epoch {p.epoch + 1}/{recipe.epochs}", unit="batch",
+                       leave=False)
         try:
-            stats = train_one_epoch(model, train, opt, sched, recipe, device, bar)
+            stats = trainer.train_epoch(train, bar)
         finally:
             bar.close()
-        ev = evaluate(model, val, device, reduce)
-        row = {"epoch": epoch + 1, **stats, "val_loss": ev.loss, "top1": ev.top1, "top5": ev.top5,
+        ev = evaluate(unwrap(model), val, device, reduce, ex)
+        row = {"epoch": p.epoch + 1, **stats, "val_loss": ev.loss, "top1": ev.top1, "top5": ev.top5,
                "val_samples": ev.samples}
-        history.append(row)
+        p.history.append(row)
+        p.epoch, p.step, p.loss_sum, p.seen = p.epoch + 1, 0, 0.0, 0
+        trainer.save()
         if on_epoch:
-            on_epoch(epoch, row)
-    return history
+            on_epoch(p.epoch - 1, row)
+    return p.history

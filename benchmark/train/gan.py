@@ -4,8 +4,17 @@ One iteration: DiffAugment real and generated images; D step on real images
 (hinge with a random margin, ``relu(U(0.8, 1) - D(x))``, plus the reconstruction
 losses of its three decoders) and on generated ones (``relu(U(0.8, 1) + D(G(z)))``);
 G step (``-D(G(z))``); EMA of G's parameters.  Every random draw comes from one
-seeded ``torch.Generator``.  Evaluation, sample grids and checkpoints happen at the
+seeded ``torch.Generator`` (the noise layers draw from torch's global RNG, which
+checkpoints save too).  Evaluation, sample grids and checkpoints happen at the
 recipe's intervals through the callbacks the task passes in.
+
+Under torchrun each rank draws its own batch and noise (its generator is seeded
+with the rank) and the gradients of D and G are averaged over ranks before each
+optimiser step.  DDP's reducer is not used here because FastGAN's discriminator
+runs three forward passes (real with decoders, fake, fake for G) per backward
+with different sub-modules active; an explicit all-reduce of the gradients is
+the same arithmetic without that constraint.  BatchNorm statistics stay per rank,
+as in DDP without SyncBatchNorm.
 """
 
 from __future__ import annotations
@@ -13,7 +22,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 
 import torch
@@ -25,6 +34,7 @@ from benchmark.config import GANRecipe
 from benchmark.data.few_shot import sample_batch
 from benchmark.errors import TrainingDiverged
 from benchmark.train.classify import Progress
+from benchmark.train.distributed import DistContext
 
 
 @dataclass
@@ -36,14 +46,29 @@ class GANState:
     opt_d: torch.optim.Optimizer
     gen: torch.Generator
     iteration: int = 0
+    dist: DistContext = DistContext()
+    history: List[Dict[str, float]] = field(default_factory=list)
+
+    def state_dict(self) -> Dict:
+        return {"G": self.G.state_dict(), "G_ema": self.G_ema.state_dict(), "D": self.D.state_dict(),
+                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(), "iteration": self.iteration,
+                "history": self.history}
+
+    def load_state_dict(self, state: Dict) -> None:
+        for name in ("G", "G_ema", "D", "opt_g", "opt_d"):
+            getattr(self, name).load_state_dict(state[name])
+        self.iteration, self.history = state["iteration"], list(state["history"])
 
 
-def init_state(G, D, recipe: GANRecipe, seed: int) -> GANState:
+def init_state(G, D, recipe: GANRecipe, seed: int, dist: DistContext = DistContext()) -> GANState:
+    """Fresh optimisers and EMA; G and D must already hold the same weights on every rank (seed first)."""
+    dist.broadcast_module(G)
+    dist.broadcast_module(D)
     betas = (recipe.beta1, recipe.beta2)
     return GANState(G, D, copy.deepcopy(G).eval().requires_grad_(False),
                     torch.optim.Adam(G.parameters(), lr=recipe.lr, betas=betas),
                     torch.optim.Adam(D.parameters(), lr=recipe.lr, betas=betas),
-                    torch.Generator().manual_seed(seed))
+                    torch.Generator().manual_seed(seed + 1_000_003 * dist.rank), dist=dist)
 
 
 @torch.no_grad()
@@ -86,11 +111,13 @@ def train_step(s: GANState, images: torch.Tensor, recipe: GANRecipe, recon, devi
     parts["d_fake"] = F.relu(_margin(pred_fake, g) + pred_fake).mean()
     d_loss = parts["d_real"] + parts["d_recon"] + parts["d_fake"]
     d_loss.backward()
+    s.dist.average_gradients(s.D)
     s.opt_d.step()
 
     s.opt_g.zero_grad(set_to_none=True)
     g_loss = -s.D(fake_aug).mean()
     g_loss.backward()
+    s.dist.average_gradients(s.G)
     s.opt_g.step()
     update_ema(s.G_ema, s.G, recipe.ema_decay)
     s.iteration += 1
@@ -109,10 +136,10 @@ def train_gan(s: GANState, images: torch.Tensor, recipe: GANRecipe, recon, devic
               evaluate: Optional[Callable[[GANState], Dict]] = None,
               sample: Optional[Callable[[GANState], None]] = None,
               checkpoint: Optional[Callable[[GANState], None]] = None) -> List[Dict[str, float]]:
-    """Train to ``recipe.iterations``; returns the evaluation history (one row per evaluation)."""
+    """Train from ``s.iteration`` to ``recipe.iterations``; returns the evaluation history (``s.history``)."""
     s.G.train()
     s.D.train()
-    history: List[Dict[str, float]] = []
+    history = s.history
     bar = progress(total=recipe.iterations, initial=s.iteration, desc="iterations", unit="it")
     t0, start = time.perf_counter(), s.iteration
     try:

@@ -1,0 +1,64 @@
+"""Named training recipes, each a frozen config; ``--recipe NAME`` applies one to every model of a run.
+
+Recognition:
+
+* ``deit``: the DeiT recipe (Touvron et al. 2021, table 9): AdamW, lr 5e-4 x global batch / 512, weight
+  decay 0.05, 300 epochs, 5 warm-up epochs then cosine, label smoothing 0.1, RandAugment m9 (timm
+  ``rand-m9-mstd0.5-inc1``), Mixup 0.8 / CutMix 1.0 (timm ``Mixup``), random erasing 0.25, drop-path 0.1.
+* ``resnet-sgd``: the classic ResNet recipe (He et al. 2016, with the linear scaling rule and gradual
+  warm-up of Goyal et al. 2017): SGD momentum 0.9, lr 0.1 x global batch / 256, weight decay 1e-4 on every
+  parameter, 90 epochs, lr x 0.1 at epochs 30, 60 and 80, random-resized-crop and flip only.
+* the recipes of the CPU presets (``adamw-smoke``, ``adamw-fmnist-2ep-bs64``), so any run can be repeated
+  by name.
+
+Synthesis: FastGAN's recipe at the sizes of the synthesis presets.
+
+``batch_size`` is always per process; under ``torchrun`` the global batch is ``batch_size x world size``
+and the recipe's ``lr_ref_batch`` says how the learning rate follows it.
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+from benchmark.config import GANRecipe, Recipe
+from benchmark.registry import Registry
+
+RECIPES: Registry[Union[Recipe, GANRecipe]] = Registry("recipe")
+
+
+def _add(recipe):
+    return RECIPES.add(recipe.name, recipe)
+
+
+ADAMW_SMOKE = _add(Recipe(name="adamw-smoke", epochs=1, batch_size=64, max_steps_per_epoch=4, lr_ref_batch=64))
+ADAMW_FMNIST = _add(Recipe(name="adamw-fmnist-2ep-bs64", optimizer="adamw", lr=2e-3, weight_decay=0.05,
+                           epochs=2, batch_size=64, warmup_epochs=0.2, label_smoothing=0.0, lr_ref_batch=64))
+DEIT = _add(Recipe(name="deit", optimizer="adamw", lr=5e-4, lr_ref_batch=512, weight_decay=0.05, epochs=300,
+                   batch_size=128, warmup_epochs=5, label_smoothing=0.1, randaugment="rand-m9-mstd0.5-inc1",
+                   mixup=0.8, cutmix=1.0, random_erasing=0.25, drop_path=0.1))
+RESNET_SGD = _add(Recipe(name="resnet-sgd", optimizer="sgd", lr=0.1, lr_ref_batch=256, momentum=0.9,
+                         weight_decay=1e-4, decay_norm_and_bias=True, epochs=90, batch_size=64, warmup_epochs=5,
+                         schedule="step", milestones=(30, 60, 80), lr_gamma=0.1))
+
+FASTGAN_SMOKE = _add(GANRecipe(name="fastgan-smoke", iterations=3, batch_size=4, ngf=8, ndf=8, nz=16,
+                               eval_every=0, sample_every=0, ckpt_every=0, fid_samples=32, kid_subset_size=16))
+FASTGAN_FMNIST = _add(GANRecipe(name="fastgan-fmnist-32px-2k", iterations=2000, batch_size=8, ngf=16, ndf=16,
+                                nz=64, eval_every=400, sample_every=200, ckpt_every=500, fid_samples=1000,
+                                kid_subset_size=100))
+FASTGAN_256 = _add(GANRecipe(name="fastgan-256-70k", iterations=70_000, batch_size=8, eval_every=10_000,
+                             sample_every=5_000, ckpt_every=1_000, fid_samples=5_000, kid_subset_size=100))
+FASTGAN_1024 = _add(GANRecipe(name="fastgan-1024-75k", iterations=75_000, batch_size=8, eval_every=10_000,
+                              sample_every=5_000, ckpt_every=1_000, fid_samples=5_000, kid_subset_size=100))
+
+
+def recipe_for(task: str, name: str) -> Union[Recipe, GANRecipe]:
+    """The named recipe, checked against the task (a GAN recipe cannot train a classifier)."""
+    from benchmark.errors import UserError
+
+    recipe = RECIPES.get(name)
+    want = GANRecipe if task == "synthesis" else Recipe
+    if not isinstance(recipe, want):
+        fitting = [n for n, r in RECIPES.items() if isinstance(r, want)]
+        raise UserError(f"recipe {name!r} is not a {task} recipe; choose one of: {', '.join(fitting)}")
+    return recipe

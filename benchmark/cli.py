@@ -57,6 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     prof.add_argument("--train", action="store_true", help="also measure training img/s")
     prof.add_argument("--device", default=None)
     prof.add_argument("--json", action="store_true", help="one JSON object per line")
+    perf = sub.add_parser("perf", help="harness speed: our loop vs a bare loop, loaders vs models, FID cache")
+    perf.add_argument("--models", type=_csv, default=None, help="default: the default recognition preset's")
+    perf.add_argument("--parts", type=_csv, default=["loop", "data", "fid"], help="any of loop,data,fid")
+    perf.add_argument("--steps", type=int, default=50, help="training steps per timed window (default 50)")
+    perf.add_argument("--windows", type=int, default=8, help="timed windows per loop (default 8)")
+    perf.add_argument("--workers", type=int, default=None, help="ImageFolder loader workers (default: CPU count)")
+    perf.add_argument("--device", default=None)
+    perf.add_argument("--out", type=Path, default=Path("results/perf"))
     sub.add_parser("list", help="the registered suites, presets, models and tasks")
     return p
 
@@ -68,7 +76,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit")  # fvcore's tracer
     warnings.filterwarnings("ignore", message="Grad strides do not match")  # DDP + depthwise convs: speed only
     try:
-        return {"run": cmd_run, "report": cmd_report, "profile": cmd_profile, "list": cmd_list}[args.verb](args)
+        return {"run": cmd_run, "report": cmd_report, "profile": cmd_profile, "list": cmd_list,
+                "perf": cmd_perf}[args.verb](args)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -206,6 +215,29 @@ def _profile_line(row: dict) -> str:
         parts.append(f"train {row['train_img_per_s']:7.1f} img/s")
     parts.append(f"[{row['device']}, {row['precision']}, batch {row['batch_size']}]")
     return "  ".join(parts)
+
+
+def cmd_perf(args) -> int:
+    import os
+
+    from benchmark.metrics.profile import device_name
+    from benchmark.models import models_for
+    from benchmark.perf import run_perf
+    from benchmark.results import atomic_write_text
+
+    bad = set(args.parts) - {"loop", "data", "fid"}
+    if bad:
+        raise UserError(f"--parts: unknown part(s) {', '.join(sorted(bad))}; choose from loop, data, fid")
+    device = _device(args.device)
+    models = args.models or models_for("recognition", "small")
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    result = run_perf(models, device, args.steps, args.windows, args.parts, workers, progress=_tqdm, say=_say)
+    stamp = result["measured_at"][:10]
+    slug = "".join(c if c.isalnum() else "-" for c in device_name(device)).strip("-")[:40]
+    path = args.out / f"harness_{device.split(':')[0]}_{slug}_{stamp}.json"
+    atomic_write_text(path, json.dumps(result, indent=1, default=str) + "\n")
+    print(f"harness perf written to {path}")
+    return 0
 
 
 def cmd_list(args) -> int:

@@ -29,7 +29,7 @@ Inputs are ``[N, C, H, W]`` tensors, uint8 or float in [0, 1]; the scale does no
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -118,14 +118,23 @@ def wasserstein1_sorted(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (width[:, None] * (a[(t - 1) // m] - b[(t - 1) // n]).abs()).sum(dim=0)
 
 
+def sorted_projections(desc: torch.Tensor, directions: torch.Tensor, chunk: int = 128) -> torch.Tensor:
+    """``desc`` [n, dim] projected on ``directions`` [dim, K], each column sorted: [n, K].
+
+    The sort runs along contiguous rows of the transposed projection, about 1.6x faster than sorting
+    columns in place."""
+    parts = [torch.sort((desc @ d).T.contiguous(), dim=1).values for d in directions.split(chunk, dim=1)]
+    return torch.cat(parts).T
+
+
+def _w1_columns(pa: torch.Tensor, pb: torch.Tensor, chunk: int = 128) -> torch.Tensor:
+    return torch.cat([wasserstein1_sorted(pa[:, i:i + chunk], pb[:, i:i + chunk]) for i in range(0, pa.shape[1], chunk)])
+
+
 def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, directions: torch.Tensor, chunk: int = 128) -> float:
     """Mean over unit ``directions`` [dim, K] of the W1 distance between the projected descriptor sets."""
-    dists = []
-    for d in directions.split(chunk, dim=1):
-        pa, _ = torch.sort(a @ d, dim=0)
-        pb, _ = torch.sort(b @ d, dim=0)
-        dists.append(wasserstein1_sorted(pa, pb))
-    return float(torch.cat(dists).mean())
+    pa, pb = sorted_projections(a, directions, chunk), sorted_projections(b, directions, chunk)
+    return float(_w1_columns(pa, pb, chunk).mean())
 
 
 def _level_descriptors(images: torch.Tensor, level: int, num_levels: int, ys: torch.Tensor, xs: torch.Tensor,
@@ -146,8 +155,14 @@ def _as_float(images: torch.Tensor, what: str) -> torch.Tensor:
 
 def sliced_wasserstein_distance(a: torch.Tensor, b: torch.Tensor, generator: torch.Generator, *,
                                 patches_per_image: int = 128, patch_size: int = 7, num_directions: int = 512,
-                                min_resolution: int = 16, batch_size: int = 256) -> SWDResult:
-    """SWD x 1e3 between image sets ``a`` [N, C, H, W] and ``b`` [M, C, H, W] (same C, H, W)."""
+                                min_resolution: int = 16, batch_size: int = 256,
+                                b_cache: Optional[Dict[tuple, torch.Tensor]] = None,
+                                b_cache_max_bytes: int = 256 * 2**20) -> SWDResult:
+    """SWD x 1e3 between image sets ``a`` [N, C, H, W] and ``b`` [M, C, H, W] (same C, H, W).
+
+    ``b_cache``: a dict the caller keeps for one (``b``, generator seed) pair; the sorted projections of
+    ``b``'s patches are stored there (when they fit in ``b_cache_max_bytes``) and reused by the next call,
+    which draws the same patch positions and directions.  The result is identical either way."""
     a, b = _as_float(a, "the first set"), _as_float(b, "the second set")
     if a.shape[1:] != b.shape[1:]:
         raise UserError(f"SWD compares images of one shape; got {tuple(a.shape[1:])} and {tuple(b.shape[1:])}. "
@@ -162,7 +177,13 @@ def sliced_wasserstein_distance(a: torch.Tensor, b: torch.Tensor, generator: tor
         xs = torch.randint(0, lw - patch_size + 1, (n_max, patches_per_image), generator=generator)
         dirs = torch.randn(c * patch_size * patch_size, num_directions, generator=generator)
         dirs = dirs / dirs.norm(dim=0, keepdim=True)
-        da = _level_descriptors(a, level, len(resolutions), ys, xs, patch_size, batch_size)
-        db = _level_descriptors(b, level, len(resolutions), ys, xs, patch_size, batch_size)
-        per_level.append(SCALE * sliced_wasserstein(da, db, dirs))
+        pa = sorted_projections(_level_descriptors(a, level, len(resolutions), ys, xs, patch_size, batch_size), dirs)
+        key = (level, n_max, tuple(b.shape), patches_per_image, patch_size, num_directions, min_resolution)
+        pb = b_cache.get(key) if b_cache is not None else None
+        if pb is None:
+            pb = sorted_projections(_level_descriptors(b, level, len(resolutions), ys, xs, patch_size, batch_size),
+                                    dirs)
+            if b_cache is not None and pb.numel() * pb.element_size() <= b_cache_max_bytes:
+                b_cache[key] = pb
+        per_level.append(SCALE * float(_w1_columns(pa, pb).mean()))
     return SWDResult(tuple(per_level), tuple(resolutions), sum(per_level) / len(per_level))

@@ -95,3 +95,15 @@ def test_w1_matches_scipy_for_unequal_sizes():
     got = wasserstein1_sorted(a.sort(0).values, b.sort(0).values)
     want = [scipy.stats.wasserstein_distance(a[:, j].numpy(), b[:, j].numpy()) for j in range(3)]
     assert torch.allclose(got, torch.tensor(want, dtype=torch.float64), atol=1e-12)
+
+
+def test_cached_real_projections_give_the_same_value():
+    g = torch.Generator().manual_seed(0)
+    a = torch.randint(0, 255, (12, 1, 32, 32), dtype=torch.uint8, generator=g)
+    b = torch.randint(0, 255, (7, 1, 32, 32), dtype=torch.uint8, generator=g)
+    cache = {}
+    first = sliced_wasserstein_distance(a, b, torch.Generator().manual_seed(1), b_cache=cache)
+    assert len(cache) == len(first.per_level_x1e3)
+    second = sliced_wasserstein_distance(a, b, torch.Generator().manual_seed(1), b_cache=cache)
+    plain = sliced_wasserstein_distance(a, b, torch.Generator().manual_seed(1))
+    assert first == second == plain

@@ -1,0 +1,95 @@
+"""``python -m benchmark perf``: how fast the harness itself is, as ratios against a baseline run alongside.
+
+Three measurements, each side by side in one process (see the modules): :mod:`.loop` (our training step
+vs a bare PyTorch loop), :mod:`.pipeline` (what the loaders deliver vs what the models consume) and
+:mod:`.fid` (second FID evaluation with cached real statistics vs the first).  :func:`run_perf` returns one
+JSON-ready dict with the environment, the targets and whether each was met.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Callable, Dict, Optional, Sequence
+
+from benchmark.train.classify import Progress
+
+LOOP_TARGET = 0.95  # ours >= 0.95 x the bare loop's img/s
+
+
+def run_perf(models: Sequence[str], device: str, steps: int, windows: int, parts: Sequence[str],
+             workers: int, progress: Callable[..., Progress] = Progress,
+             say: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:
+    from benchmark.metrics.profile import env_info
+    from benchmark.runner import git_commit
+
+    say = say or (lambda text: None)
+    out: Dict[str, Any] = {"kind": "harness-perf", "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(
+        timespec="seconds"), "git_commit": git_commit(), "env": env_info(device), "device": device}
+    if "loop" in parts or "data" in parts:
+        out["loop"] = _loop(models, device, steps, windows, progress, say)
+    if "data" in parts:
+        out["data"] = _data(out["loop"], device, steps, workers, say)
+    if "fid" in parts:
+        out["fid"] = _fid(say)
+    return out
+
+
+def _loop(models, device, steps, windows, progress, say) -> Dict[str, Any]:
+    import benchmark.tasks  # noqa: F401
+    from benchmark.perf.loop import measure_loop
+    from benchmark.suites import SUITES
+
+    preset = SUITES.get("recognition").preset("default")
+    rows = []
+    for name in models:
+        row = measure_loop(name, preset, device, steps, windows, progress)
+        say(f"  loop {name:<18} bare {row['bare_img_per_s']:7.0f} img/s  ours {row['ours_img_per_s']:7.0f} img/s  "
+            f"ratio {row['ratio_ours_over_bare']:.3f}")
+        rows.append(row)
+    worst = min(r["ratio_ours_over_bare"] for r in rows)
+    return {"preset": preset.name, "target": LOOP_TARGET, "worst_ratio": worst, "met": worst >= LOOP_TARGET,
+            "models": rows}
+
+
+def _data(loop, device, steps, workers, say) -> Dict[str, Any]:
+    import timm
+
+    import sase  # noqa: F401  registers sase_resnet50
+    from benchmark.metrics import profile
+    from benchmark.perf.pipeline import fashion_mnist_rate, image_folder_rate
+    from benchmark.recipes import DEIT
+    from benchmark.suites import SUITES
+
+    preset = SUITES.get("recognition").preset("default")
+    fm = fashion_mnist_rate(preset.data, preset.recipe, steps)
+    fastest = max(r["ours_img_per_s"] for r in loop["models"])
+    fm.update(consumer="fastest default model in training", consumer_img_per_s=fastest,
+              ratio_loader_over_consumer=fm["loader_img_per_s"] / fastest)
+    say(f"  data fashion_mnist: loader {fm['loader_img_per_s']:.0f} img/s vs model {fastest:.0f} img/s")
+    batch = 32
+    imf = image_folder_rate(DEIT, workers, batch, steps=30)
+    consumers = {}
+    for name in ("resnet50", "sase_resnet50"):
+        model = timm.create_model(name)
+        speed = profile.measure_throughput(model, (1, 3, 224, 224), 8, mode="train", device=device, warmup=1,
+                                           iters=2, windows=2)
+        consumers[name] = speed.img_per_s
+    top = max(consumers.values())
+    imf.update(consumer=f"training img/s at 224 px, batch 8, {device}", consumers_img_per_s=consumers,
+               ratio_loader_over_consumer=imf["loader_img_per_s"] / top)
+    say(f"  data image_folder ({workers} workers): loader {imf['loader_img_per_s']:.0f} img/s vs model {top:.1f} img/s")
+    rows = [fm, imf]
+    return {"target": "loader img/s >= model img/s (ratio >= 1)", "met": all(r["ratio_loader_over_consumer"] >= 1
+                                                                            for r in rows), "loaders": rows}
+
+
+def _fid(say) -> Dict[str, Any]:
+    from benchmark.perf.fid import measure_fid_cache
+
+    rows = []
+    for n_real in (100, 6000):
+        row = measure_fid_cache(n_real)
+        say(f"  fid {n_real} real: first {row['first_s']:.2f} s, second {row['second_s']:.2f} s, ratio "
+            f"{row['ratio_second_over_first']:.2f} (FID/KID {row['fid_kid_ratio']:.2f}, SWD {row['swd_ratio']:.2f})")
+        rows.append(row)
+    return {"what": "wall time of the second evaluation (real statistics cached) / the first", "runs": rows}

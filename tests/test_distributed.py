@@ -63,3 +63,19 @@ def test_resume_mid_epoch_yields_the_rest_of_the_epoch():
     assert len(rest) == 3
     for (xa, ya), (xb, yb) in zip(whole[2:], rest):
         assert torch.equal(xa, xb) and torch.equal(ya, yb)
+
+
+def test_image_folder_shards_and_resumes(image_folder):
+    from benchmark.config import DataSpec
+    from benchmark.data.loaders import build_loaders
+
+    spec = DataSpec("image_folder", img_size=32, augment=False)
+    ranks = [build_loaders(spec, 2, 3, 0, str(image_folder), rank=r, world=2) for r in range(2)]
+    assert sum(sum(len(y) for _, y in r.val) for r in ranks) == ranks[0].val_samples == 9
+    train = ranks[0].train
+    assert len(train) == 4  # 18 images, 9 per rank, batches of 2, last partial batch dropped
+    train.set_epoch(1)
+    whole = [y for _, y in train]
+    train.set_epoch(1, start_step=1)
+    rest = [y for _, y in train]
+    assert len(rest) == 3 and all(torch.equal(a, b) for a, b in zip(whole[1:], rest))

@@ -9,6 +9,7 @@ are here, else a named substitute); SWD needs no weights.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 from typing import Any, Dict
@@ -24,6 +25,7 @@ from benchmark.metrics.fidelity import evaluate_fidelity
 from benchmark.metrics.memory import track_peak_memory
 from benchmark.models import MODELS
 from benchmark.paths import cache_dir
+from benchmark.train import precision
 from benchmark.train.gan import GANState, init_state, train_gan
 from benchmark.train.recon import build_recon_loss
 from benchmark.train.resume import Checkpointer, seed_everything
@@ -88,6 +90,9 @@ def _callbacks(ctx, recipe, data: FewShotSet, device, paths, extractor, ckpt: Ch
 def run_synthesis(ctx) -> Dict[str, Any]:
     entry = MODELS.get(ctx.model)
     preset, recipe, dist = ctx.preset, ctx.preset.recipe, ctx.dist
+    # GANs train in fp32, contiguous, eager: FastGAN's published numbers are fp32, and AMP changes GAN dynamics
+    ex = precision.resolve(dataclasses.replace(preset.runtime, amp="none", channels_last="off", compile=False),
+                           ctx.device)
     seed_everything(ctx.seed)  # the same initial weights on every rank
     data = load_data(preset.data, ctx.data_path)
     device = torch.device(ctx.device)
@@ -118,7 +123,8 @@ def run_synthesis(ctx) -> Dict[str, Any]:
             "fid_real_samples": final["fid_real_samples"], "kid_subset_size": final["kid_subset_size"],
             "fid_generator": "ema", "fid_mode": "eval", "recon_loss": recon_name,
             "sample_grid": str(paths["grid"].relative_to(paths["grid"].parents[1])), "history": history,
-            "global_batch": recipe.batch_size * dist.world, "checkpoint_saves": ckpt.saves, **cost, **memory}
+            "global_batch": recipe.batch_size * dist.world, "checkpoint_saves": ckpt.saves, **cost, **memory,
+            **{f"train_{k}": v for k, v in ex.as_record().items()}}
 
 
 def _extractor(ctx, nc: int, paths):

@@ -126,8 +126,11 @@ def evaluate_fidelity(fake: torch.Tensor, real: torch.Tensor, extractor: Union[E
         rng_seed=seed, cuda=torch.cuda.is_available() if cuda is None else cuda, batch_size=batch_size,
         save_cpu_ram=True, verbose=False)
     t1 = time.perf_counter()
-    swd_cache = _SWD_REAL.setdefault(f"{real_cache_name(real, 'swd', 'none')}|{seed}", {})
-    swd = sliced_wasserstein_distance(fake, real, torch.Generator().manual_seed(seed), b_cache=swd_cache)
+    use_cuda = torch.cuda.is_available() if cuda is None else cuda
+    swd_device = torch.device("cuda") if use_cuda else None
+    swd_cache = _SWD_REAL.setdefault(f"{real_cache_name(real, 'swd', 'none')}|{seed}|{swd_device}", {})
+    swd = sliced_wasserstein_distance(fake, real, torch.Generator().manual_seed(seed), b_cache=swd_cache,
+                                      device=swd_device)
     return FidelityResult(
         fid=float(metrics[torch_fidelity.KEY_METRIC_FID]), kid=float(metrics[torch_fidelity.KEY_METRIC_KID_MEAN]),
         kid_std=float(metrics[torch_fidelity.KEY_METRIC_KID_STD]), swd=swd.mean_x1e3,

@@ -113,16 +113,20 @@ def wasserstein1_sorted(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     if n == m:
         return (a - b).abs().mean(dim=0)
     # Quantile breakpoints i/n and j/m, in units of 1/(n*m) to stay in integers.
-    t = torch.unique(torch.cat([torch.arange(1, n + 1) * m, torch.arange(1, m + 1) * n]))
+    t = torch.unique(torch.cat([torch.arange(1, n + 1, device=a.device) * m,
+                                torch.arange(1, m + 1, device=a.device) * n]))
     width = torch.diff(t, prepend=t.new_zeros(1)).to(a.dtype) / (n * m)
     return (width[:, None] * (a[(t - 1) // m] - b[(t - 1) // n]).abs()).sum(dim=0)
 
 
-def sorted_projections(desc: torch.Tensor, directions: torch.Tensor, chunk: int = 128) -> torch.Tensor:
-    """``desc`` [n, dim] projected on ``directions`` [dim, K], each column sorted: [n, K].
+def sorted_projections(desc: torch.Tensor, directions: torch.Tensor, chunk: int = 128,
+                       device: Optional[torch.device] = None) -> torch.Tensor:
+    """``desc`` [n, dim] projected on ``directions`` [dim, K], each column sorted: [n, K], on ``device``.
 
     The sort runs along contiguous rows of the transposed projection, about 1.6x faster than sorting
-    columns in place."""
+    columns in place; on a GPU it is faster still."""
+    if device is not None:
+        desc, directions = desc.to(device), directions.to(device)
     parts = [torch.sort((desc @ d).T.contiguous(), dim=1).values for d in directions.split(chunk, dim=1)]
     return torch.cat(parts).T
 
@@ -157,12 +161,15 @@ def sliced_wasserstein_distance(a: torch.Tensor, b: torch.Tensor, generator: tor
                                 patches_per_image: int = 128, patch_size: int = 7, num_directions: int = 512,
                                 min_resolution: int = 16, batch_size: int = 256,
                                 b_cache: Optional[Dict[tuple, torch.Tensor]] = None,
-                                b_cache_max_bytes: int = 256 * 2**20) -> SWDResult:
+                                b_cache_max_bytes: int = 256 * 2**20,
+                                device: Optional[torch.device] = None) -> SWDResult:
     """SWD x 1e3 between image sets ``a`` [N, C, H, W] and ``b`` [M, C, H, W] (same C, H, W).
 
     ``b_cache``: a dict the caller keeps for one (``b``, generator seed) pair; the sorted projections of
     ``b``'s patches are stored there (when they fit in ``b_cache_max_bytes``) and reused by the next call,
-    which draws the same patch positions and directions.  The result is identical either way."""
+    which draws the same patch positions and directions.  The result is identical either way.
+    ``device``: where the projections are sorted and compared (the costly part); patches are cut on the CPU.
+    The random draws do not depend on it."""
     a, b = _as_float(a, "the first set"), _as_float(b, "the second set")
     if a.shape[1:] != b.shape[1:]:
         raise UserError(f"SWD compares images of one shape; got {tuple(a.shape[1:])} and {tuple(b.shape[1:])}. "
@@ -177,12 +184,13 @@ def sliced_wasserstein_distance(a: torch.Tensor, b: torch.Tensor, generator: tor
         xs = torch.randint(0, lw - patch_size + 1, (n_max, patches_per_image), generator=generator)
         dirs = torch.randn(c * patch_size * patch_size, num_directions, generator=generator)
         dirs = dirs / dirs.norm(dim=0, keepdim=True)
-        pa = sorted_projections(_level_descriptors(a, level, len(resolutions), ys, xs, patch_size, batch_size), dirs)
+        pa = sorted_projections(_level_descriptors(a, level, len(resolutions), ys, xs, patch_size, batch_size), dirs,
+                                device=device)
         key = (level, n_max, tuple(b.shape), patches_per_image, patch_size, num_directions, min_resolution)
         pb = b_cache.get(key) if b_cache is not None else None
         if pb is None:
             pb = sorted_projections(_level_descriptors(b, level, len(resolutions), ys, xs, patch_size, batch_size),
-                                    dirs)
+                                    dirs, device=device)
             if b_cache is not None and pb.numel() * pb.element_size() <= b_cache_max_bytes:
                 b_cache[key] = pb
         per_level.append(SCALE * float(_w1_columns(pa, pb).mean()))

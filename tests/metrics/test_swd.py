@@ -107,3 +107,12 @@ def test_cached_real_projections_give_the_same_value():
     second = sliced_wasserstein_distance(a, b, torch.Generator().manual_seed(1), b_cache=cache)
     plain = sliced_wasserstein_distance(a, b, torch.Generator().manual_seed(1))
     assert first == second == plain
+
+
+def test_an_explicit_device_gives_the_same_value_on_cpu():
+    g = torch.Generator().manual_seed(0)
+    a = torch.randint(0, 255, (6, 3, 16, 16), dtype=torch.uint8, generator=g)
+    b = torch.randint(0, 255, (9, 3, 16, 16), dtype=torch.uint8, generator=g)
+    plain = sliced_wasserstein_distance(a, b, torch.Generator().manual_seed(2))
+    placed = sliced_wasserstein_distance(a, b, torch.Generator().manual_seed(2), device=torch.device("cpu"))
+    assert plain == placed

@@ -58,6 +58,7 @@ class Recipe:
     cutmix: float = 0.0  # CutMix alpha; 0 disables
     random_erasing: float = 0.0  # probability (timm RandomErasing, per-pixel normal fill)
     drop_path: float = 0.0  # stochastic depth rate passed to timm.create_model
+    model_ema: float = 0.0  # decay of an EMA of the weights (timm ModelEmaV3), evaluated beside the model; 0: off
 
 
 @dataclass(frozen=True)

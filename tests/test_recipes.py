@@ -42,7 +42,7 @@ def test_deit_and_resnet_sgd_are_what_their_papers_say():
     assert (deit.lr, deit.lr_ref_batch, deit.epochs, deit.warmup_epochs) == (5e-4, 512, 300, 5)
     assert (deit.mixup, deit.cutmix, deit.random_erasing, deit.drop_path, deit.label_smoothing) == (
         0.8, 1.0, 0.25, 0.1, 0.1)
-    assert deit.randaugment == "rand-m9-mstd0.5-inc1"
+    assert deit.randaugment == "rand-m9-mstd0.5-inc1" and deit.model_ema == 0.99996
     assert (sgd.optimizer, sgd.lr, sgd.lr_ref_batch, sgd.momentum, sgd.weight_decay) == ("sgd", 0.1, 256, 0.9, 1e-4)
     assert sgd.schedule == "step" and sgd.milestones == (30, 60, 80) and sgd.decay_norm_and_bias
 

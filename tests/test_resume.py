@@ -60,7 +60,7 @@ def test_sigkill_then_same_command_resumes_bit_identically(tmp_path, tiny_idx):
     assert b["weights_digest"] == a["weights_digest"]
     assert (b["top1"], b["top5"]) == (a["top1"], a["top5"])
     assert _strip(b["history"]) == _strip(a["history"])
-    assert len(a["history"]) == 8
+    assert len(a["history"]) == 8 and "top1_ema" in a and b["top1_ema"] == a["top1_ema"]  # the EMA resumes too
 
 
 @pytest.mark.slow

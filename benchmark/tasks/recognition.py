@@ -52,7 +52,8 @@ def run_recognition(ctx) -> Dict[str, Any]:
     cost = measure_cost(unwrap(model), entry.in_chans, preset.data.img_size, preset.profile, ctx.device) \
         if dist.is_main else {}
     dist.barrier()
-    return {"dataset": loaders.dataset, "top1": final["top1"], "top5": final["top5"],
+    ema = {k: final[k] for k in ("top1_ema", "top5_ema") if k in final}
+    return {"dataset": loaders.dataset, "top1": final["top1"], "top5": final["top5"], **ema,
             "eval_samples": final["val_samples"], "val_set_size": loaders.val_samples,
             "eval_img_size": preset.data.img_size, "epochs": recipe.epochs, "history": history,
             "global_batch": recipe.batch_size * dist.world, "lr_effective": recipe.lr * scale,

@@ -131,13 +131,19 @@ class Trainer:
         self.targets = targets or TargetMaker(recipe, num_classes=0)
         self.ckpt = checkpointer or Checkpointer(None, 0)
         self.pos = Position()
+        self.ema = None
+        if recipe.model_ema > 0:
+            from timm.utils import ModelEmaV3
+
+            self.ema = ModelEmaV3(unwrap(model), decay=recipe.model_ema, stochastic_rounding=False)
 
     def state_dict(self) -> Dict[str, Any]:
         p = self.pos
         return {"model": unwrap(self.model).state_dict(), "optimizer": self.opt.state_dict(),
                 "scheduler": self.sched.state_dict(), "scaler": self.scaler.state_dict() if self.scaler else None,
                 "position": {"epoch": p.epoch, "step": p.step, "loss_sum": p.loss_sum, "seen": p.seen},
-                "history": p.history, "recipe": self.recipe.name}
+                "history": p.history, "recipe": self.recipe.name,
+                "ema": self.ema.module.state_dict() if self.ema is not None else None}
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         unwrap(self.model).load_state_dict(state["model"])
@@ -146,6 +152,8 @@ class Trainer:
         if self.scaler and state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
         self.pos = Position(**state["position"], history=list(state["history"]))
+        if self.ema is not None and state.get("ema") is not None:
+            self.ema.module.load_state_dict(state["ema"])
 
     def resume(self) -> bool:
         saved = self.ckpt.load()
@@ -178,6 +186,8 @@ class Trainer:
         else:
             self.opt.step()
         self.sched.step()
+        if self.ema is not None:
+            self.ema.update(unwrap(self.model))
         return value
 
     def train_epoch(self, batches: Iterable, bar: Progress) -> Dict[str, float]:
@@ -221,6 +231,9 @@ def fit(model: torch.nn.Module, train: Iterable, val: Iterable, recipe: Recipe, 
         ev = evaluate(unwrap(model), val, device, reduce, ex)
         row = {"epoch": p.epoch + 1, **stats, "val_loss": ev.loss, "top1": ev.top1, "top5": ev.top5,
                "val_samples": ev.samples}
+        if trainer.ema is not None:
+            ev_ema = evaluate(trainer.ema.module, val, device, reduce, ex)
+            row.update(top1_ema=ev_ema.top1, top5_ema=ev_ema.top5)
         p.history.append(row)
         p.epoch, p.step, p.loss_sum, p.seen = p.epoch + 1, 0, 0.0, 0
         trainer.save()

@@ -100,11 +100,12 @@ def run_key(suite: cfg.Suite, preset: cfg.Preset, model: str, seed: int, data_pa
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
-def find_previous(results_dir: Path, suite: str, key: str, rerun: bool = False) -> Optional[Dict[str, Any]]:
+def find_previous(records: Sequence[Dict[str, Any]], suite: str, key: str,
+                  rerun: bool = False) -> Optional[Dict[str, Any]]:
     """The record this run continues: the newest completed one (kept), else the newest interrupted one
     (resumed).  With ``rerun`` completed runs are ignored, and only an interrupted run newer than all of
     them (an interrupted re-run) is resumed."""
-    same = sorted((r for r in load_record_dicts(results_dir) if r.get("suite") == suite and r.get("run_key") == key),
+    same = sorted((r for r in records if r.get("suite") == suite and r.get("run_key") == key),
                   key=lambda r: r.get("started_at", ""))
     done = [r for r in same if r["status"] == "completed"]
     open_ = [r for r in same if r["status"] == "interrupted"]
@@ -123,11 +124,12 @@ def run_suite(suite: cfg.Suite, preset: cfg.Preset, models: Sequence[str], seeds
     """Run every (model, seed); return the records (also written under ``results_dir``)."""
     check_models(suite, preset, models)
     task = TASKS.get(suite.task)
+    known = load_record_dicts(results_dir) if dist.is_main else []  # read once: runs below have other keys
     records = []
     for model in models:
         for seed in seeds:
             key = run_key(suite, preset, model, seed, data_path, device)
-            previous = find_previous(Path(results_dir), suite.name, key, rerun) if dist.is_main else None
+            previous = find_previous(known, suite.name, key, rerun) if dist.is_main else None
             previous = dist.broadcast_object(previous)
             if previous and previous["status"] == "completed":
                 log.info("%s seed %d already completed as %s; kept", model, seed, previous["run_id"])

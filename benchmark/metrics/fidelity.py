@@ -118,17 +118,18 @@ def evaluate_fidelity(fake: torch.Tensor, real: torch.Tensor, extractor: Union[E
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     weights = {"feature_extractor_weights_path": str(choice.weights_path)} if choice.weights_path else {}
+    real_name = real_cache_name(real, choice.name, preprocessing)  # hashes the real set: once per evaluation
+    use_cuda = torch.cuda.is_available() if cuda is None else cuda
     t0 = time.perf_counter()
     metrics = torch_fidelity.calculate_metrics(
         input1=UInt8Images(fake, rgb), input2=UInt8Images(real, rgb), fid=True, kid=True,
         kid_subset_size=kid_size, kid_subsets=KID_SUBSETS, feature_extractor=choice.name, **weights,
-        cache=True, cache_root=str(cache_dir), input2_cache_name=real_cache_name(real, choice.name, preprocessing),
-        rng_seed=seed, cuda=torch.cuda.is_available() if cuda is None else cuda, batch_size=batch_size,
+        cache=True, cache_root=str(cache_dir), input2_cache_name=real_name,
+        rng_seed=seed, cuda=use_cuda, batch_size=batch_size,
         save_cpu_ram=True, verbose=False)
     t1 = time.perf_counter()
-    use_cuda = torch.cuda.is_available() if cuda is None else cuda
     swd_device = torch.device("cuda") if use_cuda else None
-    swd_cache = _SWD_REAL.setdefault(f"{real_cache_name(real, 'swd', 'none')}|{seed}|{swd_device}", {})
+    swd_cache = _SWD_REAL.setdefault(f"{real_name}|{seed}|{swd_device}", {})
     swd = sliced_wasserstein_distance(fake, real, torch.Generator().manual_seed(seed), b_cache=swd_cache,
                                       device=swd_device)
     return FidelityResult(

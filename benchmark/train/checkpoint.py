@@ -26,9 +26,3 @@ def save_checkpoint(path: Path, state: Dict[str, Any]) -> Path:
 def load_checkpoint(path: Path) -> Dict[str, Any]:
     return torch.load(path, map_location="cpu", weights_only=False)
 
-
-def rng_state() -> Dict[str, Any]:
-    state = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state

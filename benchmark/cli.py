@@ -7,8 +7,11 @@ below becomes a one-line message and exit code 2, with no traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import errno
 import json
 import logging
+import os
 import signal
 import sys
 import warnings
@@ -19,29 +22,41 @@ from benchmark.errors import UserError
 
 
 def _csv(text: str) -> List[str]:
-    return [t.strip() for t in text.split(",") if t.strip()]
+    """Comma-separated names, each once (a name given twice is one run, not two counted as two seeds)."""
+    items = list(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    if not items:
+        raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r} (an empty list runs "
+                                         "nothing; leave the option out for the default)")
+    return items
 
 
 def _seeds(text: str) -> List[int]:
     try:
-        return [int(t) for t in _csv(text)]
+        seeds = [int(t) for t in text.split(",") if t.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"--seeds takes comma-separated integers, got {text!r}") from None
+    if not seeds:
+        raise argparse.ArgumentTypeError(f"--seeds takes comma-separated integers, got {text!r}")
+    if any(s < 0 or s >= 2**63 for s in seeds):
+        raise argparse.ArgumentTypeError(f"--seeds must be between 0 and 2**63 - 1, got {text!r}")
+    return list(dict.fromkeys(seeds))
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="verb", required=True)
     run = sub.add_parser("run", help="train, evaluate and profile every model of a suite")
-    run.add_argument("--suite", required=True, help="recognition or synthesis")
+    run.add_argument("--suite", required=True, help="a registered suite (see `list`)")
     run.add_argument("--preset", default="default", help="smoke, default or paper (default: default)")
     run.add_argument("--models", type=_csv, default=None, help="comma-separated model names (default: the preset's)")
     run.add_argument("--data", default=None, help="data path (ImageFolder root, or Fashion-MNIST IDX folder)")
     run.add_argument("--seeds", type=_seeds, default=[0], help="comma-separated seeds (default: 0)")
     run.add_argument("--results-dir", type=Path, default=Path("results"))
     run.add_argument("--device", default=None, help="cpu or cuda[:N] (default: cuda if available)")
-    run.add_argument("--inception-weights", default=None, metavar="PATH",
-                     help="synthesis: local Inception-v3 weights (pt_inception-2015-12-05) for paper-comparable FID")
+    for spec in _specs().values():  # options a task adds, e.g. synthesis's --inception-weights
+        for opt in spec.options:
+            run.add_argument(opt.flag, dest=opt.dest, default=None, metavar="PATH" if opt.is_file else None,
+                             help=f"{spec.name}: {opt.help}")
     run.add_argument("--recipe", default=None,
                      help="a named recipe for every model (see `list`; default: the preset's)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -81,10 +96,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:
+        if e.errno not in _DISK_ERRORS:
+            raise
+        print(f"error: {_disk_message(e)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted: finished records are kept; the current run is recorded as 'interrupted' and the "
               "same command resumes it from its last checkpoint", file=sys.stderr)
         return 130
+
+
+_DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def _disk_message(e: OSError) -> str:
+    """One line for a write the file system refused: what, why, and what to do; written files are kept."""
+    what = f"{e.filename}" if e.filename else "a file"
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (f"no space left while writing {what} ({e.strerror}); records already written are kept. Free "
+                "space there (runs/*/checkpoints/last.pt of completed runs are the largest files; ~/.cache/sase-bench "
+                "holds caches) and run the same command again: it resumes")
+    return f"cannot write {what} ({e.strerror}); choose a writable --results-dir or fix its permissions"
 
 
 def _sigterm(signum, frame) -> None:
@@ -92,13 +125,37 @@ def _sigterm(signum, frame) -> None:
 
 
 def _device(name: Optional[str]) -> str:
+    import re
+
     import torch
 
     if name is None:
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
+    match = re.fullmatch(r"(cpu|cuda)(?::(\d+))?", name.strip())
+    if not match or (match.group(1) == "cpu" and match.group(2)):
+        raise UserError(f"--device {name!r}: unknown device; use cpu, cuda or cuda:N")
+    if match.group(1) == "cuda" and not torch.cuda.is_available():
         raise UserError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
-    return name
+    if match.group(2) and int(match.group(2)) >= torch.cuda.device_count():
+        raise UserError(f"--device {name}: this machine has {torch.cuda.device_count()} GPU(s), "
+                        f"numbered 0-{torch.cuda.device_count() - 1}")
+    return name.strip()
+
+
+def _check_results_dir(path: Path) -> None:
+    """``path`` is (or can be made) a folder this process can write: checked by writing, not by guessing."""
+    import tempfile
+
+    path = Path(path).expanduser()
+    if path.exists() and not path.is_dir():
+        raise UserError(f"--results-dir {path}: is a file, not a folder; pass a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".write-probe.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise UserError(f"--results-dir {path}: cannot write there ({e.strerror}); pass a writable folder") from None
 
 
 def _tqdm(**kwargs):
@@ -117,43 +174,72 @@ def _parse_sets(items: Sequence[str]) -> dict:
     return out
 
 
-def cmd_run(args) -> int:
-    import benchmark.tasks  # noqa: F401  registers the task runners
+def _specs():
+    from benchmark.spec import load_specs
+
+    return load_specs()
+
+
+def _task_options(spec, args) -> dict:
+    """The values of the options ``spec`` declares; a file option must name a file."""
+    values = {}
+    for opt in spec.options:
+        value = getattr(args, opt.dest, None)
+        if value is not None and opt.is_file and not Path(value).is_file():
+            raise UserError(f"{opt.flag} {value}: no such file")
+        if value is not None:
+            values[opt.dest] = value
+    others = [o.flag for s in _specs().values() if s is not spec for o in s.options
+              if getattr(args, o.dest, None) is not None and o.dest not in values]
+    if others:
+        raise UserError(f"{', '.join(others)} does not apply to the {spec.name} task")
+    return values
+
+
+def _plan(args, device: str):
     from benchmark.config import override
     from benchmark.models import models_for
     from benchmark.recipes import recipe_for
-    from benchmark.runner import run_suite
+    from benchmark.runner import Plan
     from benchmark.suites import SUITES
-    from benchmark.train.classify import Progress
-    from benchmark.train.distributed import init_distributed, local_device, shutdown
 
     suite = SUITES.get(args.suite)
+    spec = _specs().get(suite.task)
     preset = suite.preset(args.preset)
     if args.recipe:
         preset = preset.with_recipe(recipe_for(suite.task, args.recipe))
     preset = override(preset, _parse_sets(args.set))
-    models = args.models or models_for(suite.name, preset.model_scale)
     if args.data is not None and not Path(args.data).expanduser().exists():
         raise UserError(f"--data {args.data}: no such file or folder")
-    if args.inception_weights and not Path(args.inception_weights).is_file():
-        raise UserError(f"--inception-weights {args.inception_weights}: no such file")
-    device = _device(args.device)
-    dist = init_distributed(device)
-    device = local_device(device, dist)
+    models = args.models if args.models is not None else models_for(suite.name, preset.model_scale)
+    return Plan(suite, preset, models, args.seeds, args.results_dir, args.data, device,
+                _task_options(spec, args), args.rerun), spec
+
+
+def cmd_run(args) -> int:
+    from benchmark.runner import run_plan
+    from benchmark.train.classify import Progress
+    from benchmark.train.distributed import init_distributed, local_device, shutdown
+    from benchmark.validate import check_run
+
+    plan, spec = _plan(args, _device(args.device))
+    _check_results_dir(plan.results_dir)
+    check_run(plan.preset, plan.data_path)  # impossible recipe values and broken data: exit 2, no record
+    dist = init_distributed(plan.device)
+    plan = dataclasses.replace(plan, device=local_device(plan.device, dist))
     say = _say if dist.is_main else _silent
-    say(f"suite {suite.name}, preset {preset.name}, recipe {preset.recipe.name}, device {device}"
-        f"{f', {dist.world} processes ({dist.backend})' if dist.active else ''}: "
-        f"{len(models)} model(s) x {len(args.seeds)} seed(s)")
+    say(f"suite {plan.suite.name}, preset {plan.preset.name}, recipe {plan.preset.recipe.name}, device "
+        f"{plan.device}{f', {dist.world} processes ({dist.backend})' if dist.active else ''}: "
+        f"{len(plan.models)} model(s) x {len(plan.seeds)} seed(s)")
     try:
-        records = run_suite(suite, preset, models, args.seeds, args.results_dir, args.data, device,
-                            progress=_tqdm if dist.is_main else Progress, inception_weights=args.inception_weights,
-                            on_record=_print_record, rerun=args.rerun, dist=dist)
+        records = run_plan(plan, progress=_tqdm if dist.is_main else Progress,
+                           on_record=lambda r: _print_record(spec, r), dist=dist)
     finally:
         shutdown(dist)
     failed = [r for r in records if r["status"] != "completed"]
     if dist.is_main:
         print(f"{len(records) - len(failed)}/{len(records)} runs completed; records in "
-              f"{args.results_dir / 'records' / suite.name}. Next: python -m benchmark report "
+              f"{args.results_dir / 'records' / plan.suite.name}. Next: python -m benchmark report "
               f"--results-dir {args.results_dir}")
     return 1 if failed else 0
 
@@ -166,21 +252,15 @@ def _silent(text: str) -> None:
     pass
 
 
-def _print_record(r: dict) -> None:
+def _print_record(spec, r: dict) -> None:
+    head = f"  {r['model']:<28} seed {r['seed']}:"
     if r.get("skipped"):
-        print(f"  {r['model']:<28} seed {r['seed']}: already completed in {r['run_id']}; kept "
-              "(--rerun measures it again)", file=sys.stderr)
-    elif r["status"] == "completed" and "fid" in r:
-        print(f"  {r['model']:<28} seed {r['seed']}: FID {r['fid']:.2f}  KID {r['kid']:.4f}  SWD {r['swd']:.1f} "
-              f"[{r['feature_extractor']}, {r['fid_samples']} samples]  G {r['params_g'] / 1e6:.2f} M params  "
-              f"{r['gmacs_g']:.4f} GMACs  {r['wall_s']:.0f} s", file=sys.stderr)
-    elif r["status"] == "completed" and "top1" in r:
-        print(f"  {r['model']:<28} seed {r['seed']}: top-1 {r['top1']:.2f}%  top-5 {r['top5']:.2f}%  "
-              f"{r['params'] / 1e6:.2f} M params  {r['gmacs']:.3f} GMACs  "
-              f"train {r['train_img_per_s']:.0f} img/s  {r['wall_s']:.0f} s", file=sys.stderr)
+        print(f"{head} already completed in {r['run_id']}; kept (--rerun measures it again)", file=sys.stderr)
+    elif r["status"] == "completed":
+        print(f"{head} {spec.console(r)}  {r['wall_s']:.0f} s", file=sys.stderr)
     else:
         first = (r.get("error") or "").splitlines()[0] if r.get("error") else ""
-        print(f"  {r['model']:<28} seed {r['seed']}: {r['status'].upper()} {first}", file=sys.stderr)
+        print(f"{head} {r['status'].upper()} {first}", file=sys.stderr)
 
 
 def cmd_report(args) -> int:
@@ -241,23 +321,23 @@ def cmd_perf(args) -> int:
 
 
 def cmd_list(args) -> int:
-    import benchmark.tasks  # noqa: F401
     from benchmark.models import MODELS
+    from benchmark.recipes import RECIPES
     from benchmark.suites import SUITES
 
     for name in SUITES.names():
         suite = SUITES.get(name)
-        print(f"suite {name}: {suite.description}")
+        print(f"suite {name} (task {suite.task}): {suite.description}")
         for p in suite.presets:
             print(f"  preset {p.name:<8} {p.description}")
-    from benchmark.recipes import RECIPES
-
     print("recipes (--recipe NAME):")
     for name, r in RECIPES.items():
         length = f"{r.epochs} epochs" if hasattr(r, "epochs") else f"{r.iterations} iterations"
         print(f"  {name:<24} {type(r).__name__:<9} {length}, batch {r.batch_size} per process")
-    print("models (suite, scale, family, input):")
+    print("models (suite, scale, family, input, params):")
     for name, e in MODELS.items():
         flag = "" if e.in_suite else "  (not in the default list)"
-        print(f"  {name:<34} {e.suite:<12} {e.scale:<6} {e.family:<12} {e.in_chans}x{e.img_size}{flag}")
+        params = f"{e.params / 1e6:.2f}M" if getattr(e, "params", None) else "-"
+        print(f"  {name:<34} {e.suite:<12} {e.scale:<6} {e.family:<12} {e.in_chans}x{e.img_size:<5} "
+              f"{params:>8}{flag}")
     return 0

@@ -13,7 +13,8 @@ Recognition:
 * the recipes of the CPU presets (``adamw-smoke``, ``adamw-fmnist-2ep-bs64``), so any run can be repeated
   by name.
 
-Synthesis: FastGAN's recipe at the sizes of the synthesis presets.
+Synthesis: FastGAN's recipe at the sizes of the synthesis presets, and the authors' per-dataset settings as
+``fastgan-<dataset>`` (``fastgan-panda``: lr 1e-4 and tanh; ``fastgan-ffhq1k``: lr 1e-4 at 1024 px; ...).
 
 ``batch_size`` is always per process; under ``torchrun`` the global batch is ``batch_size x world size``
 and the recipe's ``lr_ref_batch`` says how the learning rate follows it.
@@ -21,6 +22,7 @@ and the recipe's ``lr_ref_batch`` says how the learning rate follows it.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Union
 
 from benchmark.config import GANRecipe, Recipe
@@ -51,16 +53,43 @@ FASTGAN_FMNIST = _add(GANRecipe(name="fastgan-fmnist-32px-2k", iterations=2000, 
 FASTGAN_256 = _add(GANRecipe(name="fastgan-256-70k", iterations=70_000, batch_size=8, eval_every=10_000,
                              sample_every=5_000, ckpt_every=1_000, fid_samples=5_000, kid_subset_size=100))
 FASTGAN_1024 = _add(GANRecipe(name="fastgan-1024-75k", iterations=75_000, batch_size=8, eval_every=10_000,
-                              sample_every=5_000, ckpt_every=1_000, fid_samples=5_000, kid_subset_size=100))
+                              sample_every=5_000, ckpt_every=1_000, fid_samples=5_000, kid_subset_size=100,
+                              tanh=True))
+# The authors' per-dataset runs (Torment123/SLIM_code, FastGAN-SLIM-256/args.txt and FastGAN-SLIM-1024/args.txt):
+# lr 2e-4 and no tanh at 256 px except Panda (lr 1e-4, tanh); at 1024 px tanh always, lr 2e-4 except FFHQ-1k.
+FASTGAN_DATASETS = {
+    name: _add(dataclasses.replace(base, name=f"fastgan-{name}", **changes))
+    for base, names, changes in (
+        (FASTGAN_256, ("obama", "grumpy-cat", "animalface-cat", "animalface-dog"), {}),
+        (FASTGAN_256, ("panda",), {"lr": 1e-4, "tanh": True}),
+        (FASTGAN_1024, ("art-painting", "skulls", "anime-face", "shells", "flowers", "pokemon"), {}),
+        (FASTGAN_1024, ("ffhq1k",), {"lr": 1e-4}),
+    )
+    for name in names
+}
 
 
 def recipe_for(task: str, name: str) -> Union[Recipe, GANRecipe]:
-    """The named recipe, checked against the task (a GAN recipe cannot train a classifier)."""
+    """The named recipe, checked against the task's recipe type (a GAN recipe cannot train a classifier)."""
     from benchmark.errors import UserError
+    from benchmark.spec import load_specs
 
     recipe = RECIPES.get(name)
-    want = GANRecipe if task == "synthesis" else Recipe
+    want = load_specs().get(task).recipe_type
     if not isinstance(recipe, want):
         fitting = [n for n, r in RECIPES.items() if isinstance(r, want)]
         raise UserError(f"recipe {name!r} is not a {task} recipe; choose one of: {', '.join(fitting)}")
     return recipe
+
+
+def recipe_id(recipe) -> str:
+    """The recipe's identity: its name when it is the registered recipe of that name, else the name plus a
+    short hash of all its fields (``--set recipe.lr=...`` or a preset's pins make another recipe)."""
+    import dataclasses
+    import hashlib
+    import json
+
+    if recipe.name in RECIPES and RECIPES.get(recipe.name) == recipe:
+        return recipe.name
+    blob = json.dumps(dataclasses.asdict(recipe), sort_keys=True, default=str)
+    return f"{recipe.name}+{hashlib.sha256(blob.encode()).hexdigest()[:8]}"

@@ -7,6 +7,7 @@ that lists the valid choices.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Callable, Dict, Generic, Iterator, List, Optional, TypeVar
 
 from benchmark.errors import UserError
@@ -27,14 +28,14 @@ class Registry(Generic[T]):
         self._items[name] = item
         return item
 
-    def register(self, name: Optional[str] = None) -> Callable[[T], T]:
-        """Decorator form: ``@REG.register()`` uses the function's ``__name__``."""
-
-        def deco(item: T) -> T:
-            self.add(name or item.__name__, item)
-            return item
-
-        return deco
+    @contextlib.contextmanager
+    def temporary(self, name: str, item: T) -> Iterator[T]:
+        """``item`` registered as ``name`` for the duration of a ``with`` block (plug-ins in tests)."""
+        self.add(name, item)
+        try:
+            yield item
+        finally:
+            del self._items[name]
 
     def get(self, name: str) -> T:
         try:

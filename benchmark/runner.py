@@ -3,7 +3,8 @@
 The runner owns what every task shares: the run id, the run folder with the
 resolved config written before training, the environment, wall time, the status
 (``completed``, ``failed``, ``diverged``, ``interrupted``) and the atomic write of
-the record.  What a run *measures* is the task's business (:data:`TASKS`).  A
+the record.  What a run *measures* is the task's business: the task function named by the suite's
+:class:`benchmark.spec.TaskSpec`.  A
 failing model becomes a ``failed`` record with its error and the suite goes on.
 
 Nothing is lost on a crash: a run's record is first written as ``interrupted``
@@ -19,6 +20,7 @@ writes config, checkpoints and records, and shows progress.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -27,15 +29,19 @@ import subprocess
 import time
 import traceback
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from benchmark import config as cfg
+from benchmark.atomic import atomic_write_text, clean_stale_temps
 from benchmark.errors import TrainingDiverged, UserError
+from benchmark.lock import RunLock
 from benchmark.models import MODELS
-from benchmark.registry import Registry
-from benchmark.results import atomic_write_text, load_record_dicts, write_record
+from benchmark.names import ensure_under, safe_part
+from benchmark.recipes import recipe_id
+from benchmark.results import RecordIndex, records_dir, write_record
 from benchmark.train.classify import Progress
 from benchmark.train.distributed import DistContext
 
@@ -55,7 +61,7 @@ class RunContext:
     data_path: Optional[str]
     device: str
     progress: Callable[..., Progress] = Progress
-    inception_weights: Optional[str] = None  # synthesis: a local Inception-v3 weights file for FID/KID
+    options: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # the task's own CLI options
     dist: DistContext = DistContext()
 
     @property
@@ -64,7 +70,6 @@ class RunContext:
 
 
 TaskFn = Callable[[RunContext], Dict[str, Any]]
-TASKS: Registry[TaskFn] = Registry("task")
 
 
 def git_commit() -> str:
@@ -81,10 +86,13 @@ def git_commit() -> str:
 
 def new_run_id(suite: str, model: str, preset: str, seed: int) -> str:
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
-    return f"{stamp}-{suite}-{preset}-{model}-s{seed}-{uuid.uuid4().hex[:6]}"
+    parts = "-".join(safe_part(p) for p in (suite, preset, model))  # names are data, never paths
+    return f"{stamp}-{parts}-s{int(seed)}-{uuid.uuid4().hex[:6]}"
 
 
-def check_models(suite: cfg.Suite, preset: cfg.Preset, models: Sequence[str]) -> None:
+def check_models(suite: cfg.Suite, models: Sequence[str]) -> None:
+    if not models:
+        raise UserError(f"no models to run; pass --models with names from the {suite.name} suite (see `list`)")
     for name in models:
         entry = MODELS.get(name)
         if entry.suite != suite.name:
@@ -116,30 +124,71 @@ def find_previous(records: Sequence[Dict[str, Any]], suite: str, key: str,
     return None
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What ``run`` was asked to do: every (model, seed) of one suite at one resolved preset."""
+
+    suite: cfg.Suite
+    preset: cfg.Preset
+    models: Sequence[str]
+    seeds: Sequence[int]
+    results_dir: Path
+    data_path: Optional[str] = None
+    device: str = "cpu"
+    options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    rerun: bool = False
+
+
+def task_for(suite: cfg.Suite) -> TaskFn:
+    from benchmark.spec import load_specs
+
+    return load_specs().get(suite.task).run_fn()
+
+
+def run_plan(plan: Plan, progress: Callable[..., Progress] = Progress,
+             on_record: Optional[Callable[[Dict[str, Any]], None]] = None,
+             dist: DistContext = DistContext()) -> List[Dict[str, Any]]:
+    """Run every (model, seed) of ``plan``; return the records (also written under ``results_dir``)."""
+    return run_suite(plan.suite, plan.preset, plan.models, plan.seeds, plan.results_dir, plan.data_path,
+                     plan.device, progress, plan.options, on_record, plan.rerun, dist)
+
+
 def run_suite(suite: cfg.Suite, preset: cfg.Preset, models: Sequence[str], seeds: Sequence[int],
               results_dir: Path, data_path: Optional[str] = None, device: str = "cpu",
-              progress: Callable[..., Progress] = Progress, inception_weights: Optional[str] = None,
+              progress: Callable[..., Progress] = Progress, options: Optional[Mapping[str, Any]] = None,
               on_record: Optional[Callable[[Dict[str, Any]], None]] = None, rerun: bool = False,
               dist: DistContext = DistContext()) -> List[Dict[str, Any]]:
     """Run every (model, seed); return the records (also written under ``results_dir``)."""
-    check_models(suite, preset, models)
-    task = TASKS.get(suite.task)
-    known = load_record_dicts(results_dir) if dist.is_main else []  # read once: runs below have other keys
+    check_models(suite, models)
+    task = task_for(suite)
+    index = RecordIndex(results_dir) if dist.is_main else None  # parsed once, then only new or changed files
     records = []
     for model in models:
         for seed in seeds:
             key = run_key(suite, preset, model, seed, data_path, device)
-            previous = find_previous(known, suite.name, key, rerun) if dist.is_main else None
-            previous = dist.broadcast_object(previous)
-            if previous and previous["status"] == "completed":
-                log.info("%s seed %d already completed as %s; kept", model, seed, previous["run_id"])
-                record = {**previous, "skipped": True}
-            else:
-                resume_id = previous["run_id"] if previous else None
-                run_id = dist.broadcast_object(resume_id or new_run_id(suite.name, model, preset.name, seed))
-                ctx = RunContext(suite, preset, model, seed, run_id, Path(results_dir) / "runs" / run_id, data_path,
-                                 device, progress if dist.is_main else Progress, inception_weights, dist)
-                record = run_one(task, ctx, key)
+            # the lock first, then the records: another process may have finished this key meanwhile
+            with RunLock(results_dir, key, f"{suite.name} {model} seed {seed}") if dist.is_main else nullcontext():
+                known = index.refresh() if index is not None else []
+                previous = find_previous(known, suite.name, key, rerun) if dist.is_main else None
+                previous = dist.broadcast_object(previous)
+                if previous and previous["status"] == "completed":
+                    log.info("%s seed %d already completed as %s; kept", model, seed, previous["run_id"])
+                    record = {**previous, "skipped": True}
+                else:
+                    resume_id = previous["run_id"] if previous else None
+                    run_id = dist.broadcast_object(resume_id or new_run_id(suite.name, model, preset.name, seed))
+                    run_dir = Path(results_dir) / "runs" / run_id
+                    if dist.is_main:
+                        ensure_under(results_dir, run_dir)
+                        clean_stale_temps(run_dir)
+                        clean_stale_temps(records_dir(results_dir, suite.name), recursive=False)
+                    ctx = RunContext(suite, preset, model, seed, run_id, run_dir, data_path,
+                                     device, progress if dist.is_main else Progress, dict(options or {}), dist)
+                    record = run_one(task, ctx, key)
+                    done = find_previous(known, suite.name, key) if rerun and dist.is_main else None
+                    if done and done["status"] == "completed" and record["status"] == "completed":
+                        record = {**record, "supersedes": done["run_id"]}  # the run this re-run re-measures
+                        write_record(results_dir, record)
             records.append(record)
             if on_record and dist.is_main:
                 on_record(record)
@@ -185,11 +234,13 @@ def _base_record(ctx: RunContext) -> Dict[str, Any]:
     entry = MODELS.get(ctx.model)
     return {
         "run_id": ctx.run_id, "suite": ctx.suite.name, "task": ctx.suite.task, "model": ctx.model,
-        "family": entry.family, "paper_name": entry.paper_name, "preset": ctx.preset.name,
-        "recipe": ctx.preset.recipe.name, "seed": ctx.seed, "dataset": ctx.preset.data.name,
+        "family": entry.family, "paper_name": entry.paper_name, "in_suite": entry.in_suite,
+        "preset": ctx.preset.name, "recipe": ctx.preset.recipe.name, "recipe_id": recipe_id(ctx.preset.recipe),
+        "seed": ctx.seed, "dataset": ctx.preset.data.name,
         "world_size": ctx.dist.world, "dist_backend": ctx.dist.backend,
         "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "git_commit": git_commit(), "env": env_info(ctx.device),
         "config": {"suite": ctx.suite.name, "preset": cfg.to_dict(ctx.preset), "model": ctx.model,
-                   "seed": ctx.seed, "data_path": ctx.data_path, "device": ctx.device, "world_size": ctx.dist.world},
+                   "seed": ctx.seed, "data_path": ctx.data_path, "device": ctx.device, "world_size": ctx.dist.world,
+                   "options": dict(ctx.options)},
     }

@@ -9,6 +9,8 @@ from benchmark.report import published as P
 from benchmark.report.render import render_report
 from benchmark.report.tables import summarize
 from benchmark.results import write_record
+from benchmark.specs import recognition as REC
+from benchmark.specs import synthesis as SYN
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +21,7 @@ def paper() -> pd.DataFrame:
 def test_csv_loads_with_required_columns_and_sources(paper):
     assert set(P.COLUMNS) <= set(paper.columns)
     assert (paper["source"].str.strip() != "").all()
-    assert paper["verified"].isin(P.VERIFIED).all() and paper["metric"].isin(list(P.METRICS)).all()
+    assert paper["verified"].isin(P.VERIFIED).all() and paper["metric"].isin(list(P.metric_tasks())).all()
     assert pd.api.types.is_float_dtype(paper["value"])
 
 
@@ -71,7 +73,7 @@ def _summary(preset: str, dataset: str, top1=(75.0, 77.0)) -> pd.DataFrame:
 
 
 def test_join_gives_the_difference_where_the_setting_matches(paper):
-    table = P.compare(_summary("paper", "image_folder:imagenet"), paper).set_index("metric")
+    table = P.compare(_summary("paper", "image_folder:imagenet"), paper, REC.SPEC).set_index("metric")
     assert set(table.index) == {"top1", "params_m", "gmacs"}
     assert table.loc["top1", "reproduced"] == 76.0 and table.loc["top1", "published"] == 76.13
     assert table.loc["top1", "difference"] == pytest.approx(-0.13)
@@ -80,17 +82,29 @@ def test_join_gives_the_difference_where_the_setting_matches(paper):
 
 
 def test_no_join_when_the_setting_differs(paper):
-    assert P.compare(_summary("default", "fashion_mnist"), paper).empty
-    reason = P.not_comparable_reason("recognition", "default", "fashion_mnist")
+    assert P.compare(_summary("default", "fashion_mnist"), paper, REC.SPEC).empty
+    reason = REC.not_comparable({"preset": "default", "dataset": "fashion_mnist"})
     assert "ImageNet-1k at 224 px" in reason and "32 px" in reason
 
 
+def _key(preset, dataset, extractor, mode="train"):
+    return SYN.published_key({"preset": preset, "dataset": dataset, "feature_extractor": extractor, "fid_mode": mode})
+
+
 def test_few_shot_folders_match_only_with_inception_features():
-    assert P.published_dataset("synthesis", "paper", "folder:100-shot-obama", "inception-v3-compat") == "obama-100shot"
-    assert P.published_dataset("synthesis", "paper", "folder:grumpy_cat", "inception-v3") == "grumpy-cat-100shot"
-    assert P.published_dataset("synthesis", "paper", "folder:AnimalFace-dog", "inception") == "animalface-dog"
-    assert P.published_dataset("synthesis", "paper", "folder:100-shot-obama", "fmnist-cnn") is None
-    assert P.published_dataset("synthesis", "default", "fmnist-100shot-sneaker", "inception") is None
+    assert _key("paper", "folder:100-shot-obama", "inception-v3-compat") == "obama-100shot"
+    assert _key("paper", "folder:grumpy_cat", "inception-v3") == "grumpy-cat-100shot"
+    assert _key("paper", "folder:AnimalFace-dog", "inception") == "animalface-dog"
+    assert _key("paper", "folder:100-shot-obama", "fmnist-cnn") is None
+    assert _key("default", "fmnist-100shot-sneaker", "inception") is None
+
+
+def test_eval_mode_fids_are_never_set_beside_published_ones():
+    assert _key("paper", "folder:100-shot-obama", "inception-v3", mode="eval") is None
+    assert _key("paper", "folder:100-shot-obama", "inception-v3", mode="recalibrated") == "obama-100shot"
+    reason = SYN.not_comparable({"preset": "paper", "dataset": "folder:obama", "feature_extractor": "inception-v3",
+                                 "fid_mode": "eval"})
+    assert "eval mode" in reason
 
 
 def test_reference_table_marks_unverified_values(paper):
@@ -109,5 +123,5 @@ def test_report_shows_published_beside_paper_preset_runs(tmp_path):
     out = render_report(tmp_path)
     readme = (out / "README.md").read_text()
     assert readme.index("## Verdicts") < readme.index("## Recognition")
-    assert "Reproduced vs published" in readme and (out / "recognition_paper_vs_published.csv").exists()
+    assert "Reproduced vs published" in readme and any(out.glob("recognition_paper_*_vs_published.csv"))
     assert (out / "verdicts.csv").exists() and "## Published reference numbers" in readme

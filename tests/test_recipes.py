@@ -7,11 +7,12 @@ import torch
 
 from benchmark.config import Recipe, Runtime, override
 from benchmark.data.batches import TensorBatches
+from benchmark.data.transforms import batch_erasing, per_image_transform, pillow_posterize_compat
 from benchmark.errors import UserError
 from benchmark.recipes import RECIPES, recipe_for
 from benchmark.suites import SUITES
 from benchmark.train import precision
-from benchmark.train.augment import TargetMaker, batch_erasing, per_image_transform, pillow_posterize_compat
+from benchmark.train.augment import TargetMaker
 from benchmark.train.classify import fit
 from benchmark.train.optim import build_optimizer, build_scheduler, lr_scale, warmup_step
 

@@ -1,7 +1,8 @@
 import pandas as pd
 
 from benchmark.report.plots import pareto_front
-from benchmark.report.tables import recognition_table, summarize, to_latex, to_markdown
+from benchmark.report.tables import spec_table, summarize, to_latex, to_markdown
+from benchmark.specs.recognition import COLUMNS
 
 
 def _frame():
@@ -22,8 +23,7 @@ def test_summary_is_mean_and_std_over_completed_seeds():
 
 
 def test_tables_render_mean_pm_std():
-    table = recognition_table(summarize(_frame(), ["top1", "top5", "params", "gmacs", "train_img_per_s",
-                                                   "infer_img_per_s", "wall_s"]))
+    table = spec_table(summarize(_frame(), [c.field for c in COLUMNS]), COLUMNS)
     md = to_markdown(table)
     assert "91.00 ± 1.41" in md and "| model |" in md
     tex = to_latex(table, "t")

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from benchmark.report.verdicts import CLAIMS, COLUMNS, compute_verdicts, default_model
+from benchmark.report.verdicts import COLUMNS, all_claims, compute_verdicts, default_model
 
 RECOGNITION = {"sase_resnet_s32": ("SASE-ResNet", 0.9e6), "resnet_s32": ("ResNet", 1.2e6),
                "seresnet_s32": ("SE-ResNet", 1.25e6), "swin_s32": ("Swin", 0.6e6), "pvt_v2_s32": ("PVT", 1.4e6)}
@@ -11,7 +11,7 @@ RECOGNITION = {"sase_resnet_s32": ("SASE-ResNet", 0.9e6), "resnet_s32": ("ResNet
 
 def _runs(model, family, values, metric="top1", suite="recognition", **fields):
     return [dict(suite=suite, preset="default", dataset="fashion_mnist", model=model, family=family, seed=seed,
-                 status="completed", finished_at=f"2026-01-01T00:00:{seed:02d}", **{metric: v}, **fields)
+                 status="completed", in_suite=not model.endswith("_softmax"), finished_at=f"2026-01-01T00:00:{seed:02d}", **{metric: v}, **fields)
             for seed, v in enumerate(values)]
 
 
@@ -92,8 +92,9 @@ def test_failed_runs_and_ablations_are_ignored():
     rows += [{**rows[0], "status": "failed", "top1": 0.0, "seed": 9}]
     table = compute_verdicts(pd.DataFrame(rows))
     assert _verdict(table, "SASE-ResNet top-1 > ResNet")["n_a"] == 3
-    assert default_model("SASE-ResNet", "recognition", ["sase_resnet_s32_softmax", "sase_resnet_s32"]) == \
-        "sase_resnet_s32"
+    both = pd.DataFrame(_runs("sase_resnet_s32_softmax", "SASE-ResNet", [1.0]) +
+                        _runs("sase_resnet_s32", "SASE-ResNet", [1.0]))
+    assert default_model("SASE-ResNet", both) == "sase_resnet_s32"
 
 
 def test_repeated_seed_keeps_the_latest_run():
@@ -110,11 +111,13 @@ def test_no_records_give_no_rows():
 
 
 def test_every_claim_is_registered_once():
-    assert len({c.name for c in CLAIMS}) == len(CLAIMS) == 5
+    claims = all_claims()
+    assert len({c.name for _, c in claims}) == len(claims) >= 5
 
 
 def test_confidence_interval_is_t_based():
-    from benchmark.report.tables import ci95_halfwidth, ci_text, recognition_table, summarize
+    from benchmark.report.tables import ci95_halfwidth, ci_text, spec_table, summarize
+    from benchmark.specs.recognition import COLUMNS as RECOGNITION_COLUMNS
 
     assert ci95_halfwidth(2 ** 0.5, 2) == pytest.approx(12.7062, rel=1e-4)  # t(0.975, 1) * std / sqrt(2)
     assert ci_text(91.0, 2 ** 0.5, 2, 2) == "[78.29, 103.71]" and ci_text(91.0, float("nan"), 1, 2) == "-"
@@ -123,4 +126,4 @@ def test_confidence_interval_is_t_based():
     summary = summarize(pd.DataFrame(rows), ["top1", "top5", "params", "gmacs", "train_img_per_s",
                                              "infer_img_per_s", "wall_s"])
     assert summary.loc[0, "top1_ci95"] == pytest.approx(12.7062, rel=1e-4)
-    assert recognition_table(summary).loc[0, "top-1 95% CI"] == "[78.29, 103.71]"
+    assert spec_table(summary, RECOGNITION_COLUMNS).loc[0, "top-1 95% CI"] == "[78.29, 103.71]"

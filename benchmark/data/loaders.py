@@ -46,7 +46,7 @@ def build_loaders(spec: DataSpec, batch_size: int, in_chans: int, seed: int,
 
 
 def _fashion_mnist(spec, batch_size, in_chans, seed, data_path, max_steps, rank, world, recipe) -> Loaders:
-    from benchmark.train.augment import batch_erasing, per_image_transform
+    from benchmark.data.transforms import batch_erasing, per_image_transform
 
     xs, ys = fashion_mnist.load_split("train", data_path)
     xt, yt = fashion_mnist.load_split("test", data_path)
@@ -74,7 +74,7 @@ def _image_folder(spec, batch_size, seed, data_path, max_steps, rank, world, rec
         raise UserError(f"{root}/val has classes {val_classes[:5]}... but train/ has {classes[:5]}...; "
                         "both splits must hold the same class folders")
     if recipe and recipe.randaugment:
-        from benchmark.train.augment import pillow_posterize_compat
+        from benchmark.data.transforms import pillow_posterize_compat
 
         pillow_posterize_compat()
     aug = {"auto_augment": recipe.randaugment, "re_prob": recipe.random_erasing, "re_mode": "pixel"} if recipe else {}

@@ -1,8 +1,15 @@
-"""Matplotlib figures from summary frames (Agg backend, PNG files)."""
+"""Matplotlib figures from summary frames (Agg backend, PNG files), and the report's section plots.
+
+A task spec names its plots (``TaskSpec.plots``); :data:`SECTION_PLOTS` maps each name to a function of
+a :class:`Section` that draws it and returns the markdown lines that show it.  Colours come from the
+spec's palette (family -> colour), falling back to a fixed cycle for families it does not name.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Dict, List, Mapping
 
 import matplotlib
 
@@ -10,12 +17,20 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-FAMILY_COLORS = {"ResNet": "#1f77b4", "SE-ResNet": "#2ca02c", "Swin": "#ff7f0e", "PVT": "#9467bd",
-                 "SASE-ResNet": "#d62728"}
+CYCLE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf", "#e377c2", "#7f7f7f")
+_palette: Dict[str, str] = {}
 
 
 def _color(family: str) -> str:
-    return FAMILY_COLORS.get(family, "#7f7f7f")
+    if family not in _palette:
+        _palette[family] = CYCLE[len(_palette) % len(CYCLE)]
+    return _palette[family]
+
+
+def use_palette(palette: Mapping[str, str]) -> None:
+    """Colours for the families of the section about to be drawn (a spec's palette)."""
+    _palette.clear()
+    _palette.update(palette)
 
 
 def pareto_front(xs, ys):
@@ -29,12 +44,13 @@ def pareto_front(xs, ys):
     return front
 
 
-def scatter_vs(summary: pd.DataFrame, x: str, xlabel: str, title: str, path: Path, scale: float = 1.0) -> Path:
+def scatter_vs(summary: pd.DataFrame, x: str, xlabel: str, title: str, path: Path, scale: float = 1.0,
+               y: str = "top1", ylabel: str = "top-1 accuracy (%)") -> Path:
     fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
     xs = (summary[f"{x}_mean"] / scale).tolist()
-    ys = summary["top1_mean"].tolist()
+    ys = summary[f"{y}_mean"].tolist()
     for i, (xi, yi, (_, r)) in enumerate(zip(xs, ys, summary.iterrows())):
-        err = r["top1_std"] if r["n"] > 1 else None
+        err = r[f"{y}_std"] if r["n"] > 1 else None
         ax.errorbar(xi, yi, yerr=err, fmt="o", ms=8, color=_color(r["family"]), capsize=3,
                     label=r["family"])
         # alternate label sides so that neighbours (e.g. ResNet and SE-ResNet) stay readable
@@ -45,7 +61,7 @@ def scatter_vs(summary: pd.DataFrame, x: str, xlabel: str, title: str, path: Pat
         ax.plot([xs[i] for i in front], [ys[i] for i in front], "--", color="grey", lw=1, label="Pareto front")
     _dedupe_legend(ax)
     ax.margins(x=0.18, y=0.12)  # room for the labels
-    ax.set(xlabel=xlabel, ylabel="top-1 accuracy (%)", title=title)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     ax.grid(alpha=0.3)
     return _save(fig, path)
 
@@ -85,11 +101,80 @@ def _save(fig, path: Path) -> Path:
 def metric_curves(histories: dict, metric: str, ylabel: str, title: str, path: Path) -> Path:
     """One line per model: ``histories[model] = [(iteration, value), ...]`` (one seed each, or several)."""
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
-    colors = {"FastGAN": "#1f77b4", "SASE-GAN": "#d62728"}
     for (model, family, seed), points in sorted(histories.items()):
         xs, ys = zip(*points) if points else ((), ())
-        ax.plot(xs, ys, "o-", ms=3, color=colors.get(family, None), label=f"{model} (seed {seed})")
+        ax.plot(xs, ys, "o-", ms=3, color=_color(family), label=f"{model} (seed {seed})")
     ax.set(xlabel="training iteration", ylabel=ylabel, title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One report table's rows and where its plots go: what a section plot needs, and nothing more."""
+
+    spec: object  # the TaskSpec
+    rows: pd.DataFrame  # completed runs of the table
+    summary: pd.DataFrame  # tables.summarize output, one row per model
+    histories: Mapping[tuple, list]  # (model, family, seed) -> the run's history (list of dicts)
+    results_dir: Path
+    out: Path
+    stem: str
+    title: str
+
+
+def _quality_label(sec: Section) -> str:
+    col = sec.spec.column(sec.spec.quality)
+    return col.label if col else sec.spec.quality
+
+
+def _quality_vs(x: str, xlabel: str, scale: float) -> Callable[[Section], List[str]]:
+    def draw(sec: Section) -> List[str]:
+        q = sec.spec.quality
+        if f"{x}_mean" not in sec.summary.columns or f"{q}_mean" not in sec.summary.columns:
+            return []
+        path = sec.out / f"{sec.stem}_{q}_vs_{x}.png"
+        scatter_vs(sec.summary, x, xlabel, f"{_quality_label(sec)} vs {x} ({sec.title})", path, scale, q,
+                   _quality_label(sec))
+        return [f"![{path.stem}]({path.name})"]
+    return draw
+
+
+def _throughput(sec: Section) -> List[str]:
+    if "train_img_per_s_mean" not in sec.summary.columns:
+        return []
+    devices = ", ".join(sorted({f"{d}, {p}" for d, p in zip(sec.summary["device"], sec.summary["precision"])}))
+    path = throughput_bars(sec.summary, f"Throughput per model ({devices})", sec.out / f"{sec.stem}_throughput.png")
+    return [f"![{path.stem}]({path.name})"]
+
+
+def _curve(sec: Section) -> List[str]:
+    q = sec.spec.quality
+    points = {k: [(h["iteration"], h[q]) for h in hist if q in h and "iteration" in h]
+              for k, hist in sec.histories.items()}
+    points = {k: v for k, v in points.items() if v}
+    if not points:
+        return []
+    path = metric_curves(points, q, _quality_label(sec), f"{_quality_label(sec)} over training iterations",
+                         sec.out / f"{sec.stem}_{q}_curve.png")
+    return [f"![{_quality_label(sec)} over iterations]({path.name})"]
+
+
+def _sample_grids(sec: Section) -> List[str]:
+    lines = []
+    for _, r in sec.rows.sort_values("model").drop_duplicates("model", keep="last").iterrows():
+        for key, what in (("sample_grid", "latest samples"), ("pyramid_png", "pyramid (real vs generated per scale)")):
+            png = r.get(key)
+            if isinstance(png, str) and (sec.results_dir / png).exists():
+                lines.append(f"**{r['model']}** (seed {r['seed']}), {what}:\n\n![{r['model']} {what}](../{png})")
+    return lines
+
+
+SECTION_PLOTS: Dict[str, Callable[[Section], List[str]]] = {
+    "quality_vs_gmacs": _quality_vs("gmacs", "GMACs per image (fvcore multiply-adds, attention counted)", 1.0),
+    "quality_vs_params": _quality_vs("params", "parameters (millions)", 1e6),
+    "throughput": _throughput,
+    "curve": _curve,
+    "sample_grids": _sample_grids,
+}

@@ -1,63 +1,76 @@
 """``python -m benchmark report``: records in, ``RESULTS/report/`` out.
 
 Reads the store through :func:`benchmark.results.load_records` and renders: the
-verdicts on the paper's claims first (``verdicts.csv``/``.tex``), then per suite and
-preset a markdown table (in ``README.md``), the same table as CSV and LaTeX, PNG
-plots, the published numbers beside the reproduced ones where the setting matches,
-and the published numbers as a reference with the reason where it does not.  It
-measures nothing.
+verdicts on the paper's claims first (``verdicts.csv``/``.tex``), then for every
+registered task spec and preset its tables (in ``README.md``, and as CSV and
+LaTeX), its PNG plots, the published numbers beside the reproduced ones where the
+setting matches, and the published numbers as a reference with the reason where
+it does not.  It measures nothing, and imports no model, trainer or metric code.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import List
 
 import pandas as pd
 
 from benchmark.errors import UserError
-from benchmark.report import plots, tables, verdicts
 from benchmark.report import published as paper
+from benchmark.report import sections as sections_mod
+from benchmark.report import tables, verdicts
 from benchmark.results import load_record_dicts, load_records
-
-RECOGNITION_NOTES = (
-    "GMACs: fvcore multiply-adds of one image at the evaluation resolution, with attention matmuls "
-    "(fused `scaled_dot_product_attention`) counted by our handle (`fvcore-macs+sdpa`). "
-    "Throughput: images/s, median of timed windows after warm-up, at the batch size recorded, on the "
-    "device and precision shown. Top-1/top-5: percent on the held-out split after the last epoch. "
-    "Mean ± std over seeds where there are several; 95% CI: mean ± t(0.975, n-1) * std / sqrt(n) over seeds."
-)
+from benchmark.spec import load_specs
 
 
 def render_report(results_dir: Path) -> Path:
     results_dir = Path(results_dir)
     if not (results_dir / "records").is_dir():
         raise UserError(f"{results_dir} holds no records/ folder; run 'python -m benchmark run --suite "
-                        f"recognition --results-dir {results_dir}' first")
-    frame = load_records(results_dir)
+                        f"<suite> --results-dir {results_dir}' first")
+    specs = load_specs()
+    records = load_record_dicts(results_dir)
+    frame = tables.with_defaults(load_records(results_dir))
     csv = paper.find_published(results_dir)
     published = paper.load_published(csv) if csv else None
     out = results_dir / "report"
-    out.mkdir(parents=True, exist_ok=True)
+    _clear(out)
     sections = [_header(frame, results_dir), _verdict_section(frame, out)]
     if not frame.empty:
-        rec = frame[frame["suite"] == "recognition"]
-        for preset in _presets(rec):
-            sections.append(_recognition_section(rec[rec["preset"] == preset], preset, out, published))
-        syn = frame[frame["suite"] == "synthesis"]
-        for preset in _presets(syn):
-            sections.append(_synthesis_section(syn[syn["preset"] == preset], preset, results_dir, out, published))
+        histories = sections_mod.histories_by_run(records)
+        for spec in specs.values():
+            rows = frame[_tasks(frame) == spec.name]
+            for preset in sections_mod.presets(rows):
+                sections.append(sections_mod.task_section(spec, rows[rows["preset"] == preset], preset,
+                                                          results_dir, out, published, histories))
+        sections.append(_unknown_tasks(frame, specs))
         sections.append(_status_section(frame))
-    sections.append(_published_section(published, out))
+    sections.append(_published_section(published, out, specs))
     (out / "README.md").write_text("\n".join(s for s in sections if s))
     return out
 
 
-def _presets(frame: pd.DataFrame) -> List[str]:
-    order = ["paper", "default", "smoke"]
-    found = list(dict.fromkeys(frame["preset"].dropna()))
-    return sorted(found, key=lambda p: order.index(p) if p in order else len(order))
+def _clear(out: Path) -> None:
+    """Start from an empty report folder, so no table or plot of an earlier rendering lingers."""
+    out.mkdir(parents=True, exist_ok=True)
+    for path in out.iterdir():
+        if path.is_file() and path.suffix in (".md", ".csv", ".tex", ".png"):
+            path.unlink()
+
+
+def _tasks(frame: pd.DataFrame) -> pd.Series:
+    """Each record's task (records name it; a suite's name is its task where a record does not)."""
+    return frame["task"].fillna(frame["suite"]) if "task" in frame.columns else frame["suite"]
+
+
+def _unknown_tasks(frame: pd.DataFrame, specs) -> str:
+    """Records of a task no spec describes are named, never silently dropped."""
+    tasks = _tasks(frame)
+    unknown = sorted(set(tasks[~tasks.isin(specs.names())].astype(str)))
+    if not unknown:
+        return ""
+    return ("## Records of unknown tasks\n\nThese records name a task this version of sase-bench has no spec for "
+            f"(`{'`, `'.join(unknown)}`); update sase-bench to render them.\n")
 
 
 def _header(frame: pd.DataFrame, results_dir: Path) -> str:
@@ -120,23 +133,6 @@ def _verdict_display(table: pd.DataFrame) -> pd.DataFrame:
         "models (A / B)": table["model_a"] + " / " + table["model_b"], "detail": table["detail"]})
 
 
-def _published_block(summary: pd.DataFrame, published, stem: str, out: Path) -> str:
-    """Reproduced beside published where the setting matches; else one sentence saying why not."""
-    if published is None or summary.empty:
-        return ""
-    comparison = paper.compare(summary, published)
-    if comparison.empty:
-        r = summary.iloc[0]
-        reason = paper.not_comparable_reason(r["suite"], r["preset"], r["dataset"], r.get("feature_extractor"))
-        return (f"**Published numbers** are not set beside these runs: {reason} They are listed in "
-                "[Published reference numbers](#published-reference-numbers).\n")
-    comparison.to_csv(out / f"{stem}_vs_published.csv", index=False)
-    (out / f"{stem}_vs_published.tex").write_text(tables.to_latex(comparison, f"{stem}: reproduced vs published"))
-    return ("**Reproduced vs published** (difference = reproduced - published; `verified`: see "
-            f"`results/paper/published.csv`):\n\n{tables.to_markdown(comparison)}\nAlso as "
-            f"[CSV]({stem}_vs_published.csv) and [LaTeX]({stem}_vs_published.tex).\n")
-
-
 PUBLISHED_NOTES = (
     "From `results/paper/published.csv`, one row per (model, dataset, metric) with its source. A value marked "
     "`~` is approximate (second-hand listing or rounded), `?` unverified (restated, not confirmed in a source). "
@@ -146,42 +142,16 @@ PUBLISHED_NOTES = (
 )
 
 
-def _published_section(published, out: Path) -> str:
+def _published_section(published, out: Path, specs) -> str:
     if published is None:
         return ""
     parts = ["## Published reference numbers\n", PUBLISHED_NOTES + "\n"]
-    for suite in ("recognition", "synthesis"):
-        table = paper.reference_table(published, suite)
+    for spec in specs.values():
+        table = paper.reference_table(published, spec.name)
         if not table.empty:
-            table.to_csv(out / f"published_{suite}.csv", index=False)
-            (out / f"published_{suite}.tex").write_text(tables.to_latex(table, f"Published numbers, {suite}"))
-            parts.append(f"### {suite.capitalize()}\n\n{tables.to_markdown(table)}")
+            links = tables.write_table(table, out, f"published_{spec.name}", f"Published numbers, {spec.name}")
+            parts.append(f"### {spec.title}\n\n{tables.to_markdown(table)}\n{links}\n")
     return "\n".join(parts)
-
-
-def _recognition_section(frame: pd.DataFrame, preset: str, out: Path, published=None) -> str:
-    summary = tables.summarize(frame, tables.RECOGNITION_METRICS)
-    if summary.empty:
-        return f"## Recognition, preset `{preset}`\n\n_no completed runs_\n"
-    table = tables.recognition_table(summary)
-    stem = f"recognition_{preset}"
-    table.to_csv(out / f"{stem}.csv", index=False)
-    (out / f"{stem}.tex").write_text(tables.to_latex(table, f"Recognition, preset {preset}"))
-    datasets = ", ".join(sorted(set(frame["dataset"].dropna())))
-    recipes = ", ".join(sorted(set(frame["recipe"].dropna())))
-    devices = ", ".join(sorted({f"{d}, {p}" for d, p in zip(summary["device"], summary["precision"])}))
-    plot_files = [
-        plots.scatter_vs(summary, "gmacs", "GMACs per image (fvcore multiply-adds, attention counted)",
-                         f"Top-1 vs GMACs ({preset}, {datasets})", out / f"{stem}_top1_vs_gmacs.png"),
-        plots.scatter_vs(summary, "params", "parameters (millions)", f"Top-1 vs params ({preset}, {datasets})",
-                         out / f"{stem}_top1_vs_params.png", scale=1e6),
-        plots.throughput_bars(summary, f"Throughput per model ({devices}; batch {_batches(frame)})", out / f"{stem}_throughput.png"),
-    ]
-    images = "\n".join(f"![{p.stem}]({p.name})" for p in plot_files)
-    return (f"## Recognition, preset `{preset}`\n\nDataset: {datasets}. Recipe: {recipes} (the same for "
-            f"every model).\n\n{tables.to_markdown(table)}\n{RECOGNITION_NOTES}\n\nAlso as "
-            f"[CSV]({stem}.csv) and [LaTeX]({stem}.tex).\n\n"
-            f"{_published_block(summary, published, stem, out)}\n{images}\n")
 
 
 def _status_section(frame: pd.DataFrame) -> str:
@@ -190,66 +160,3 @@ def _status_section(frame: pd.DataFrame) -> str:
         return ""
     return ("## Runs that did not complete\n\nThese are not results; they are listed so that nothing is "
             f"hidden.\n\n{tables.to_markdown(bad)}")
-
-
-SYNTHESIS_NOTES = (
-    "FID/KID: {samples} images from the EMA generator in eval mode against the whole training set "
-    "(few-shot sets have no test split), features from `{extractor}`{caveat}. KID is shown x1e3. "
-    "SWD: sliced Wasserstein distance on 7x7 patches of a Laplacian pyramid (x1e3), weight-free. "
-    "GMACs of G per image (fvcore multiply-adds); G img/s: generator images/s at the batch recorded. "
-    "95% CI: mean ± t(0.975, n-1) * std / sqrt(n) over seeds."
-)
-
-
-def _synthesis_section(frame: pd.DataFrame, preset: str, results_dir: Path, out: Path, published=None) -> str:
-    parts = [f"## Synthesis, preset `{preset}`\n"]
-    done = tables.completed(frame)
-    if done.empty:
-        return parts[0] + "\n_no completed runs_\n"
-    # never mix feature extractors (or datasets) in one FID column: one table per combination
-    for (dataset, extractor), group in done.groupby(["dataset", "feature_extractor"], sort=False):
-        summary = tables.summarize(group, tables.SYNTHESIS_METRICS, tables.SYNTHESIS_GROUP)
-        table = tables.synthesis_table(summary)
-        stem = f"synthesis_{preset}_{_slug(dataset)}_{_slug(extractor)}"
-        table.to_csv(out / f"{stem}.csv", index=False)
-        (out / f"{stem}.tex").write_text(tables.to_latex(table, f"Synthesis, {dataset}, FID features {extractor}"))
-        caveat = "" if "inception" in str(extractor) else (
-            ": a substitute for Inception-v3, so these values are NOT comparable to published FIDs")
-        samples = ", ".join(str(int(s)) for s in sorted(set(group["fid_samples"].dropna())))
-        parts.append(f"### {dataset}, FID features `{extractor}`\n\n{tables.to_markdown(table)}\n"
-                     + SYNTHESIS_NOTES.format(samples=samples, extractor=extractor, caveat=caveat)
-                     + f"\n\nAlso as [CSV]({stem}.csv) and [LaTeX]({stem}.tex).\n\n"
-                     + _published_block(summary, published, stem, out))
-        parts.append(_synthesis_plots(group, results_dir, out, stem))
-    return "\n".join(parts)
-
-
-def _synthesis_plots(group: pd.DataFrame, results_dir: Path, out: Path, stem: str) -> str:
-    runs = set(group["run_id"])
-    histories = {}
-    for rec in load_record_dicts(results_dir):
-        if rec["run_id"] in runs:
-            key = (rec["model"], rec.get("family"), rec["seed"])
-            histories[key] = [(h["iteration"], h["fid"]) for h in rec.get("history", []) if "fid" in h]
-    lines = []
-    if histories:
-        png = plots.metric_curves(histories, "fid", "FID (substitute features unless stated)",
-                                  "FID over training iterations", out / f"{stem}_fid_curve.png")
-        lines.append(f"![FID over iterations]({png.name})")
-    for _, r in group.sort_values("model").drop_duplicates("model", keep="last").iterrows():
-        grid = r.get("sample_grid")
-        if isinstance(grid, str) and (results_dir / grid).exists():
-            lines.append(f"**{r['model']}** (seed {r['seed']}), latest samples:\n\n![{r['model']} samples](../{grid})")
-    return "\n\n".join(lines) + "\n"
-
-
-def _slug(text: object) -> str:
-    return "".join(c if c.isalnum() else "-" for c in str(text)).strip("-").lower()
-
-
-def _batches(frame: pd.DataFrame) -> str:
-    """The throughput batch sizes of ``frame``'s runs, e.g. 'train 128, infer 128'."""
-    def one(col: str) -> str:
-        vals = sorted({int(v) for v in frame.get(col, pd.Series(dtype=float)).dropna()})
-        return "/".join(str(v) for v in vals) or "?"
-    return f"train {one('train_batch')}, infer {one('infer_batch')}"

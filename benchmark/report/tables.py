@@ -13,7 +13,16 @@ import pandas as pd
 from scipy import stats
 
 GROUP = ["suite", "preset", "dataset", "model", "family", "device", "precision"]
-RECOGNITION_METRICS = ["top1", "top5", "params", "gmacs", "train_img_per_s", "infer_img_per_s", "wall_s"]
+
+
+def with_defaults(frame: pd.DataFrame) -> pd.DataFrame:
+    """Fields older records lack, filled from what they have: ``task`` from ``suite``, ``recipe_id``
+    from ``recipe`` (a record written before recipe identities existed ran its named recipe)."""
+    fills = {"task": "suite", "recipe_id": "recipe"}
+    for col, source in fills.items():
+        if source in frame.columns:
+            frame = frame.assign(**{col: frame[col].fillna(frame[source]) if col in frame.columns else frame[source]})
+    return frame
 
 
 def completed(frame: pd.DataFrame) -> pd.DataFrame:
@@ -64,23 +73,30 @@ def mean_std(mean: float, std: float, n: int, digits: int) -> str:
     return f"{mean:.{digits}f}"
 
 
-def recognition_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """The display table: one row per model, units in the headers, mean ± std and 95% CI over seeds."""
-    rows: List[Dict[str, str]] = []
+def spec_table(summary: pd.DataFrame, columns: Sequence) -> pd.DataFrame:
+    """The display table of one task: one row per model, the task's columns (units in the headers),
+    mean ± std over seeds where a column shows spread, and a 95% CI column where it asks for one."""
+    rows: List[Dict[str, object]] = []
     for _, r in summary.iterrows():
         n = int(r["n"])
-        rows.append({
-            "model": r["model"], "family": r["family"], "preset": r["preset"], "seeds": n,
-            "params (M)": f"{r['params_mean'] / 1e6:.2f}",
-            "GMACs": f"{r['gmacs_mean']:.4f}" if r["gmacs_mean"] < 0.1 else f"{r['gmacs_mean']:.2f}",
-            "train img/s": mean_std(r["train_img_per_s_mean"], r["train_img_per_s_std"], n, 0),
-            "infer img/s": mean_std(r["infer_img_per_s_mean"], r["infer_img_per_s_std"], n, 0),
-            "device": f"{r['device']} ({r['precision']})",
-            "top-1 (%)": mean_std(r["top1_mean"], r["top1_std"], n, 2),
-            "top-1 95% CI": ci_text(r["top1_mean"], r["top1_std"], n, 2),
-            "top-5 (%)": mean_std(r["top5_mean"], r["top5_std"], n, 2),
-        })
+        row: Dict[str, object] = {"model": r["model"], "family": r.get("family", "-"), "seeds": n}
+        for c in columns:
+            mean, std = r.get(f"{c.field}_mean"), r.get(f"{c.field}_std")
+            mean = mean * c.scale if mean is not None and mean == mean else math.nan
+            std = std * c.scale if std is not None and std == std else math.nan
+            row[c.label] = mean_std(mean, std, n, c.digits) if c.spread else mean_std(mean, math.nan, 1, c.digits)
+            if c.ci:
+                row[f"{c.label.split(' (')[0]} 95% CI"] = ci_text(mean, std, n, c.digits)
+        row["device"] = f"{r.get('device', '-')} ({r.get('precision', '-')})"
+        rows.append(row)
     return pd.DataFrame(rows)
+
+
+def write_table(table: pd.DataFrame, out, stem: str, caption: str) -> str:
+    """Write ``table`` as ``stem.csv`` and ``stem.tex`` under ``out``; returns the markdown links to both."""
+    table.to_csv(out / f"{stem}.csv", index=False)
+    (out / f"{stem}.tex").write_text(to_latex(table, caption))
+    return f"Also as [CSV]({stem}.csv) and [LaTeX]({stem}.tex)."
 
 
 def to_markdown(table: pd.DataFrame) -> str:
@@ -120,27 +136,3 @@ def status_table(frame: pd.DataFrame) -> pd.DataFrame:
     cols = ["model", "preset", "seed", "status", "error", "run_id"]
     bad = bad.assign(error=bad["error"].fillna("").astype(str).str.split("\n").str[0].str.slice(0, 120))
     return bad[cols].reset_index(drop=True)
-
-
-SYNTHESIS_METRICS = ["fid", "kid", "swd", "params_g", "params_d", "gmacs_g", "infer_img_per_s", "wall_s"]
-SYNTHESIS_GROUP = ["suite", "preset", "dataset", "feature_extractor", "fid_samples", "model", "family",
-                   "device", "precision"]
-
-
-def synthesis_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """One row per model; FID/KID are from one feature extractor (the caller groups by it)."""
-    rows: List[Dict[str, str]] = []
-    for _, r in summary.iterrows():
-        n = int(r["n"])
-        rows.append({
-            "model": r["model"], "seeds": n,
-            "params G (M)": f"{r['params_g_mean'] / 1e6:.3f}", "params D (M)": f"{r['params_d_mean'] / 1e6:.3f}",
-            "GMACs G": f"{r['gmacs_g_mean']:.4f}",
-            "G img/s": mean_std(r["infer_img_per_s_mean"], r["infer_img_per_s_std"], n, 0),
-            "FID": mean_std(r["fid_mean"], r["fid_std"], n, 2),
-            "FID 95% CI": ci_text(r["fid_mean"], r["fid_std"], n, 2),
-            "KID (x1e3)": mean_std(r["kid_mean"] * 1e3, r["kid_std"] * 1e3, n, 2),
-            "SWD (x1e3)": mean_std(r["swd_mean"], r["swd_std"], n, 2),
-            "device": f"{r['device']} ({r['precision']})",
-        })
-    return pd.DataFrame(rows)

@@ -2,9 +2,10 @@
 
 A verdict is computed per setting, i.e. per (suite, preset, dataset) and, for FID,
 per feature extractor: values from different data or features never meet in one test.
-In each setting every family is represented by its default model (the one with
-``in_suite=True`` in :data:`benchmark.models.MODELS`), one value per seed (the latest
-completed run of that seed).
+In each setting every family is represented by its default model (the one whose
+records say ``in_suite``: records carry it, so the report needs no model code), one
+value per seed (the latest completed run of that seed).  The claims come from the
+task specs (:mod:`benchmark.specs`).
 
 The test is stated in every row: Welch's t-test (unequal variances), one-sided, at
 ``ALPHA``.  ``reproduced`` when the paper's model is significantly better in the
@@ -19,13 +20,13 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import pandas as pd
 from scipy import stats
 
-from benchmark.models import MODELS
+from benchmark.report.tables import with_defaults
+from benchmark.spec import Claim, load_specs
 
 ALPHA = 0.05
 MIN_SEEDS = 2
@@ -33,39 +34,18 @@ COLUMNS = ["claim", "preset", "dataset", "verdict", "test", "alpha", "n_a", "n_b
            "detail", "suite", "feature_extractor", "model_a", "model_b"]
 
 
-@dataclass(frozen=True)
-class Claim:
-    """One claim of the paper: family A beats family B on a metric (and maybe with fewer params)."""
-
-    name: str  # the claim in words, as shown in the report
-    suite: str
-    family_a: str  # the paper's model
-    family_b: str  # the baseline
-    metric: str  # a per-seed record field
-    higher_is_better: bool
-    fewer_params: bool = False  # the claim also needs params(A) < params(B)
-    params_field: str = "params"
+def all_claims() -> Tuple[Tuple[str, Claim], ...]:
+    """(task, claim) for every claim of every registered task spec."""
+    return tuple((spec.name, c) for spec in load_specs().values() for c in spec.claims)
 
 
-CLAIMS: Tuple[Claim, ...] = (
-    Claim("SASE-ResNet top-1 > ResNet top-1", "recognition", "SASE-ResNet", "ResNet", "top1", True),
-    Claim("SASE-ResNet top-1 > SE-ResNet top-1", "recognition", "SASE-ResNet", "SE-ResNet", "top1", True),
-    Claim("SASE-ResNet top-1 >= Swin top-1 with fewer params", "recognition", "SASE-ResNet", "Swin", "top1", True,
-          fewer_params=True),
-    Claim("SASE-ResNet top-1 >= PVT top-1 with fewer params", "recognition", "SASE-ResNet", "PVT", "top1", True,
-          fewer_params=True),
-    Claim("SASE-GAN FID < FastGAN FID", "synthesis", "SASE-GAN", "FastGAN", "fid", False,
-          params_field="params_g"),
-)
-
-
-def default_model(family: str, suite: str, present: List[str]) -> Optional[str]:
-    """The family's in-suite model among the ``present`` model names (sorted), or None."""
-    for name in sorted(present):
-        entry = MODELS.get(name) if name in MODELS else None
-        if entry is not None and entry.family == family and entry.suite == suite and entry.in_suite:
-            return name
-    return None
+def default_model(family: str, group: pd.DataFrame) -> Optional[str]:
+    """The family's in-suite model among the runs of ``group`` (first by name), or None."""
+    if "in_suite" not in group.columns:
+        return None
+    rows = group[(group["family"] == family) & (group["in_suite"].fillna(False).astype(bool))]
+    names = sorted(set(rows["model"]))
+    return names[0] if names else None
 
 
 def per_seed(frame: pd.DataFrame, model: Optional[str], field: str) -> pd.Series:
@@ -125,19 +105,22 @@ def _mean(values: pd.Series) -> float:
     return float(values.mean()) if len(values) else math.nan
 
 
-def compute_verdicts(frame: pd.DataFrame, claims: Tuple[Claim, ...] = CLAIMS, alpha: float = ALPHA) -> pd.DataFrame:
+def compute_verdicts(frame: pd.DataFrame, claims: Optional[Tuple[Tuple[str, Claim], ...]] = None,
+                     alpha: float = ALPHA) -> pd.DataFrame:
     """One row per (claim, setting) found in the completed records; see the module docstring."""
+    frame = with_defaults(frame)
     done = frame[frame["status"] == "completed"] if "status" in frame.columns else frame.iloc[0:0]
+    tasks = done["task"]
     rows = []
-    for claim in claims:
-        suite = done[done["suite"] == claim.suite]
+    for task, claim in (all_claims() if claims is None else claims):
+        suite = done[tasks == task]
         for setting, group in _settings(suite):
             rows.append({"claim": claim.name, **setting, **_judge_group(claim, group, alpha)})
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def _settings(frame: pd.DataFrame):
-    keys = ["suite", "preset", "dataset"] + (["feature_extractor"] if "feature_extractor" in frame.columns else [])
+    keys = ["suite", "preset", "dataset"] + [k for k in ("recipe_id", "feature_extractor") if k in frame.columns]
     if frame.empty:
         return []
     frame = frame.assign(**{k: frame[k].fillna("-") for k in keys})
@@ -146,9 +129,8 @@ def _settings(frame: pd.DataFrame):
 
 
 def _judge_group(claim: Claim, group: pd.DataFrame, alpha: float) -> Dict[str, object]:
-    present = list(dict.fromkeys(group["model"]))
-    model_a = default_model(claim.family_a, claim.suite, present)
-    model_b = default_model(claim.family_b, claim.suite, present)
+    model_a = default_model(claim.family_a, group)
+    model_b = default_model(claim.family_b, group)
     a, b = per_seed(group, model_a, claim.metric), per_seed(group, model_b, claim.metric)
     params = (_mean(per_seed(group, model_a, claim.params_field)), _mean(per_seed(group, model_b, claim.params_field)))
     out = judge(claim, a, b, params, alpha)

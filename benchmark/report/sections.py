@@ -1,0 +1,106 @@
+"""One task's part of the report, driven by its spec: a table per setting, notes, published numbers, plots.
+
+A setting is one preset and one combination of the spec's ``split_by`` fields (dataset, recipe identity,
+FID feature extractor, ...): values measured under different data, recipes or features never share a
+column.  Nothing here knows a suite by name.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional
+
+import pandas as pd
+
+from benchmark.report import plots, tables
+from benchmark.report import published as paper
+
+PRESET_ORDER = ("paper", "paper1024", "default", "ladder", "ablation", "smoke")
+
+
+def presets(frame: pd.DataFrame) -> List[str]:
+    found = list(dict.fromkeys(frame["preset"].dropna()))
+    return sorted(found, key=lambda p: PRESET_ORDER.index(p) if p in PRESET_ORDER else len(PRESET_ORDER))
+
+
+def task_section(spec, frame: pd.DataFrame, preset: str, results_dir: Path, out: Path,
+                 published: Optional[pd.DataFrame], histories: Mapping[str, list]) -> str:
+    """The markdown of ``spec``'s runs at ``preset``: one table (with its files and plots) per setting."""
+    head = f"## {spec.title}, preset `{preset}`\n"
+    done = tables.completed(frame)
+    if done.empty:
+        return head + "\n_no completed runs_\n"
+    keys = [k for k in spec.split_by if k in done.columns]
+    done = done.assign(**{k: done[k].fillna("-").astype(str) for k in keys})
+    parts = [head]
+    groups = done.groupby(keys, sort=False) if keys else [((), done)]
+    for values, group in groups:
+        split = dict(zip(keys, values if isinstance(values, tuple) else (values,)))
+        parts.append(_setting(spec, group, preset, split, results_dir, out, published, histories, len(keys) > 0))
+    return "\n".join(parts)
+
+
+def _setting(spec, group, preset, split, results_dir, out, published, histories, titled) -> str:
+    metrics = [c.field for c in spec.columns] + ["wall_s"]
+    summary = tables.summarize(group, metrics, _group_keys(spec, group))
+    table = tables.spec_table(summary, spec.columns)
+    label = ", ".join(str(v) for v in split.values())
+    stem = "_".join([spec.name, preset, *(_slug(v) for v in split.values())])
+    links = tables.write_table(table, out, stem, f"{spec.title}, preset {preset}, {label}")
+    caveat = spec.caveat(split) if spec.caveat else ""
+    notes = fill_notes(spec.notes, group)
+    runs = {(m, f, s): histories.get(rid, []) for m, f, s, rid in
+            zip(group["model"], group["family"], group["seed"], group["run_id"])}
+    section = plots.Section(spec, group, summary, runs, results_dir, out, stem, f"{preset}, {label}")
+    plots.use_palette(spec.palette)
+    drawn = [line for name in spec.plots for line in plots.SECTION_PLOTS[name](section)]
+    title = f"### {label}\n\n" if titled else ""
+    return (f"{title}{_bold(caveat)}{tables.to_markdown(table)}\n{notes}\n\n{links}\n\n"
+            f"{published_block(spec, summary, published, stem, out)}\n" + "\n\n".join(drawn) + "\n")
+
+
+def _group_keys(spec, group: pd.DataFrame) -> List[str]:
+    keys = ["suite", "preset", *spec.split_by, "model", "family", *spec.identity]
+    return [k for k in dict.fromkeys(keys) if k in group.columns]
+
+
+def _bold(text: str) -> str:
+    return f"**{text}**\n\n" if text else ""
+
+
+def fill_notes(notes: str, group: pd.DataFrame) -> str:
+    """``notes`` with each ``{field}`` replaced by the distinct values of that field in ``group``."""
+    def values(match: re.Match) -> str:
+        col = match.group(1)
+        if col not in group.columns:
+            return "-"
+        found = [_fmt(v) for v in dict.fromkeys(group[col].dropna())]
+        return ", ".join(found) or "-"
+    return re.sub(r"\{(\w+)\}", values, notes)
+
+
+def _fmt(value: object) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def published_block(spec, summary: pd.DataFrame, published: Optional[pd.DataFrame], stem: str, out: Path) -> str:
+    """Reproduced beside published where the setting matches; else one sentence saying why not."""
+    if published is None or summary.empty or spec.published is None:
+        return ""
+    comparison = paper.compare(summary, published, spec)
+    if comparison.empty:
+        reason = spec.not_comparable(summary.iloc[0].to_dict())
+        return (f"**Published numbers** are not set beside these runs: {reason} They are listed in "
+                "[Published reference numbers](#published-reference-numbers).\n")
+    links = tables.write_table(comparison, out, f"{stem}_vs_published", f"{stem}: reproduced vs published")
+    return ("**Reproduced vs published** (difference = reproduced - published; `verified`: see "
+            f"`results/paper/published.csv`):\n\n{tables.to_markdown(comparison)}\n{links}\n")
+
+
+def _slug(text: object) -> str:
+    return "".join(c if c.isalnum() else "-" for c in str(text)).strip("-").lower()
+
+
+def histories_by_run(records: List[Dict]) -> Dict[str, list]:
+    return {r["run_id"]: r.get("history") or [] for r in records if isinstance(r.get("history"), list)}

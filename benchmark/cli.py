@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="measure again runs that already have a completed record with the same config")
     rep = sub.add_parser("report", help="render tables and plots from the results store")
     rep.add_argument("--results-dir", type=Path, default=Path("results"))
+    rep.add_argument("--reference", type=Path, default=None, metavar="PATH",
+                     help="committed reference runs to set yours beside (default: results/reference when it "
+                          "exists and is not the folder being rendered; 'none' to leave it out)")
     prof = sub.add_parser("profile", help="params, GMACs and inference img/s; no data, no training")
     prof.add_argument("--models", type=_csv, required=True)
     prof.add_argument("--img-size", type=int, default=None, help="input size (default: the model's)")
@@ -268,11 +271,25 @@ def cmd_report(args) -> int:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        out = render_report(args.results_dir)
+        out = render_report(args.results_dir, _reference(args))
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     print(f"report written to {out}/README.md")
     return 0
+
+
+def _reference(args) -> Optional[Path]:
+    """The reference store to compare with, or None (the default one when it exists and is another folder)."""
+    if args.reference is not None:
+        if str(args.reference).lower() == "none":
+            return None
+        if not (args.reference / "records").is_dir():
+            raise UserError(f"--reference {args.reference}: no records/ folder there")
+        return args.reference
+    default = Path("results") / "reference"
+    if (default / "records").is_dir() and default.resolve() != Path(args.results_dir).resolve():
+        return default
+    return None
 
 
 def cmd_profile(args) -> int:

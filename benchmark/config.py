@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Protocol, Tuple
 
 from benchmark.errors import UserError
 
 
 @dataclass(frozen=True)
 class DataSpec:
-    """Which data, at what size.  ``name`` is ``fashion_mnist`` or ``image_folder``."""
+    """Classification data, at what size.  ``name`` (the data kind) is ``fashion_mnist`` or ``image_folder``."""
 
     name: str
     img_size: int
@@ -26,9 +26,25 @@ class DataSpec:
     val_subset: Optional[int] = None
     augment: bool = True
     num_workers: int = 0
-    subset: Optional[str] = None  # few-shot: the Fashion-MNIST class of the embedded set
-    shots: Optional[int] = None  # few-shot: images in the embedded set
-    channels: int = 1  # few-shot: image channels (1 grey, 3 RGB)
+
+
+@dataclass(frozen=True)
+class FewShotData:
+    """A few-shot image set.  ``name`` (the data kind) is ``fmnist_few_shot`` (the embedded set: ``shots``
+    images of the Fashion-MNIST class ``subset``) or ``folder`` (a flat folder passed with ``--data``)."""
+
+    name: str
+    img_size: int
+    subset: Optional[str] = None
+    shots: Optional[int] = None
+    channels: int = 1  # 1 grey, 3 RGB
+    augment: bool = False
+
+
+class RecipeLike(Protocol):
+    """What every recipe has; each task spec names its own frozen recipe type."""
+
+    name: str
 
 
 @dataclass(frozen=True)
@@ -63,7 +79,11 @@ class Recipe:
 
 @dataclass(frozen=True)
 class GANRecipe:
-    """FastGAN's recipe (Liu et al. 2021): hinge loss with random margins, Adam, DiffAugment, EMA of G."""
+    """FastGAN's recipe (Liu et al. 2021): hinge loss with random margins, Adam, DiffAugment, EMA of G.
+
+    The protocol fields (reconstruction reduction, flip, sampling, tanh, BN mode at generation, checkpoint
+    selection) default to what the reference code does; each is recorded with the run, so a deviation shows.
+    """
 
     name: str
     iterations: int = 50_000
@@ -82,18 +102,45 @@ class GANRecipe:
     fid_samples: int = 5_000
     kid_subset_size: int = 100
     recon_loss: str = "auto"  # auto (LPIPS-VGG when its weights are here, else L1) | lpips | l1
+    # Protocol fields; the defaults are the reference code's (FastGAN train.py/eval.py, the authors' SLIM fork).
+    recon_reduction: str = "sum"  # sum (reference: per-image loss summed over the batch) | mean
+    hflip: bool = True  # random horizontal flip of real images, p = 0.5 per image (reference loader)
+    sampling: str = "permutation"  # permutation (a fresh one each epoch, as the reference) | replacement
+    tanh: bool = False  # tanh on G's outputs: always at 1024 px, at 256 px only in the authors' Panda run
+    eval_bn: str = "train"  # BN at generation: train (reference eval.py) | eval | recalibrate (re-estimated)
+    eval_batch: int = 16  # generation batch (reference eval.py --batch 16; train-mode BN depends on it)
+    recal_batches: int = 50  # eval_bn=recalibrate: batches of eval_batch that re-estimate the BN statistics
+    fid_select: str = "best"  # the reported fid/kid/swd: best (reference: scan the checkpoints) | last
+
+    def __post_init__(self) -> None:
+        choices = {"recon_reduction": ("sum", "mean"), "sampling": ("permutation", "replacement"),
+                   "eval_bn": ("train", "eval", "recalibrate"), "fid_select": ("best", "last")}
+        for key, allowed in choices.items():
+            if getattr(self, key) not in allowed:
+                raise UserError(f"recipe.{key}={getattr(self, key)!r}; choose one of: {', '.join(allowed)}")
+        if self.eval_batch < 1 or self.recal_batches < 1:
+            raise UserError("recipe.eval_batch and recipe.recal_batches must be at least 1")
 
 
 @dataclass(frozen=True)
 class ProfileSpec:
-    """How cost is measured: batch sizes and timing windows for throughput."""
+    """How cost is measured: the throughput protocol (see :mod:`benchmark.metrics.protocol`).
 
-    infer_batch: int = 128
-    train_batch: int = 128
-    warmup: int = 2
-    iters: int = 5
-    windows: int = 3
-    precision: str = "fp32"
+    Defaults follow timm's ``benchmark.py``: batch 256, 10 warm-up then 40 timed steps (one window),
+    TF32 allowed and ``cudnn.benchmark`` on for CUDA, NCHW, eager.  ``precision``: ``auto`` (tf32 on CUDA,
+    fp32 on CPU), ``fp32`` (strict IEEE, TF32 off), ``tf32``, ``bf16`` or ``fp16`` (autocast).
+    ``cudnn_benchmark``: auto (on for CUDA) | on | off.  ``memory_format``: contiguous | channels_last.
+    """
+
+    infer_batch: int = 256
+    train_batch: int = 256
+    warmup: int = 10
+    iters: int = 40  # timed steps per window
+    windows: int = 1
+    precision: str = "auto"  # auto | fp32 | tf32 | bf16 | fp16
+    memory_format: str = "contiguous"  # contiguous | channels_last
+    cudnn_benchmark: str = "auto"  # auto | on | off
+    compile: bool = False  # torch.compile the measured copy
 
 
 @dataclass(frozen=True)
@@ -104,13 +151,17 @@ class Runtime:
     ``fp16`` (with a gradient scaler) or ``none`` force a choice.  ``channels_last``: ``auto`` is on for
     CUDA only.  ``deterministic`` turns ``cudnn.benchmark`` off and asks torch for deterministic
     kernels.  Checkpoints are written every ``ckpt_every_steps`` optimiser steps and at every epoch end.
+    ``compile_mode``: torch.compile's mode; ``reduce-overhead`` replays the step's kernels as CUDA graphs.
+    The loss is read back from the device every ``log_every_steps`` steps (progress, NaN check), never per step.
     """
 
     amp: str = "auto"  # auto | bf16 | fp16 | none
     channels_last: str = "auto"  # auto | on | off
     compile: bool = False  # torch.compile the model (CUDA recommended)
+    compile_mode: str = "default"  # default | reduce-overhead (CUDA graphs) | max-autotune
     deterministic: bool = True
     ckpt_every_steps: int = 200  # 0: only at epoch ends
+    log_every_steps: int = 50  # progress and the non-finite-loss check
 
 
 @dataclass(frozen=True)
@@ -119,8 +170,8 @@ class Preset:
 
     name: str
     model_scale: str  # "small" (32 px variants) or "paper" (224 px models)
-    data: DataSpec
-    recipe: Any  # Recipe (recognition) or GANRecipe (synthesis)
+    data: Any  # the task's data spec (DataSpec, FewShotData, ...): its spec lists the kinds it takes
+    recipe: RecipeLike  # of the task's recipe type (TaskSpec.recipe_type); checked by tests/test_task_spec.py
     profile: ProfileSpec = field(default_factory=ProfileSpec)
     description: str = ""
     runtime: Runtime = field(default_factory=Runtime)

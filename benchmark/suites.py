@@ -17,7 +17,7 @@ stay whatever recipe is picked.
 from __future__ import annotations
 
 from benchmark import recipes as R
-from benchmark.config import DataSpec, Preset, ProfileSpec, Runtime, Suite
+from benchmark.config import DataSpec, FewShotData, Preset, ProfileSpec, Runtime, Suite
 from benchmark.registry import Registry
 
 SUITES: Registry[Suite] = Registry("suite")
@@ -60,7 +60,7 @@ RECOGNITION = SUITES.add(
     ),
 )
 
-FEW_SHOT = DataSpec("fmnist_few_shot", img_size=32, subset="sneaker", shots=100, augment=False)
+FEW_SHOT = FewShotData("fmnist_few_shot", img_size=32, subset="sneaker", shots=100)
 
 SYNTHESIS = SUITES.add(
     "synthesis",
@@ -72,7 +72,7 @@ SYNTHESIS = SUITES.add(
             Preset(
                 name="smoke",
                 model_scale="any",
-                data=DataSpec("fmnist_few_shot", img_size=32, subset="sneaker", shots=16, augment=False),
+                data=FewShotData("fmnist_few_shot", img_size=32, subset="sneaker", shots=16),
                 recipe=R.FASTGAN_SMOKE,
                 pins=("iterations", "batch_size", "ngf", "ndf", "nz", "eval_every", "sample_every", "fid_samples",
                       "kid_subset_size"),
@@ -90,7 +90,7 @@ SYNTHESIS = SUITES.add(
             Preset(
                 name="paper",
                 model_scale="any",
-                data=DataSpec("folder", img_size=256, channels=3),
+                data=FewShotData("folder", img_size=256, channels=3),
                 recipe=R.FASTGAN_256,
                 runtime=Runtime(deterministic=False),
                 profile=ProfileSpec(infer_batch=16, train_batch=8),
@@ -99,7 +99,7 @@ SYNTHESIS = SUITES.add(
             Preset(
                 name="paper1024",
                 model_scale="any",
-                data=DataSpec("folder", img_size=1024, channels=3),
+                data=FewShotData("folder", img_size=1024, channels=3),
                 recipe=R.FASTGAN_1024,
                 runtime=Runtime(deterministic=False),
                 profile=ProfileSpec(infer_batch=4, train_batch=8),

@@ -35,7 +35,7 @@ pytestmark = pytest.mark.skipif(not _kernel_available(), reason="no 'python3' Ju
 
 def _record(suite: str, model: str, family: str, seed: int, **fields) -> dict:
     return {"run_id": f"20260101T000000-{suite}-smoke-{model}-s{seed}", "suite": suite, "model": model,
-            "family": family, "preset": "smoke", "seed": seed, "status": "completed", "device": "cpu",
+            "family": family, "preset": "smoke", "seed": seed, "status": "completed", "device": "cpu", "in_suite": True,
             "precision": "fp32", "finished_at": f"2026-01-01T00:00:0{seed}+00:00", **fields}
 
 
@@ -51,8 +51,8 @@ def write_smoke_like_records(root: Path) -> Path:
             history = [{"iteration": it, "fid": fid + 10 - it / 10 + seed} for it in (0, 50, 100)]
             write_record(root, _record("synthesis", model, family, seed, dataset="fmnist-16shot-sneaker",
                                        recipe="fastgan-smoke", fid=fid + seed, kid=0.01, swd=500.0,
-                                       feature_extractor="fmnist-cnn-test", fid_samples=32, params_g=4e5,
-                                       params_d=1.4e5, gmacs_g=0.038, infer_img_per_s=500.0, wall_s=1.0,
+                                       feature_extractor="fmnist-cnn-test", fid_samples=32, params=4e5,
+                                       params_d=1.4e5, gmacs=0.038, infer_img_per_s=500.0, wall_s=1.0,
                                        sample_grid="samples/missing.png", history=history))
     return root
 

@@ -15,6 +15,7 @@ import pytest
 from benchmark.cli import main
 from benchmark.config import DataSpec, Preset, Suite
 from benchmark.models import MODELS, ModelEntry
+from benchmark.report.plots import SECTION_PLOTS
 from benchmark.results import load_records
 from benchmark.spec import TASK_SPECS, Claim, Column, TaskSpec, load_specs
 from benchmark.suites import SUITES
@@ -85,3 +86,16 @@ def test_the_recipe_type_of_a_task_is_checked():
 
     with pytest.raises(UserError, match="not a synthesis recipe"):
         recipe_for("synthesis", "deit")
+
+
+def _presets():
+    return [(s, p) for s in SUITES.values() for p in s.presets]
+
+
+@pytest.mark.parametrize("suite, preset", _presets(), ids=lambda x: getattr(x, "name", str(x)))
+def test_every_preset_fits_its_task_spec(suite, preset):
+    spec = load_specs().get(suite.task)
+    assert isinstance(preset.recipe, spec.recipe_type), (suite.name, preset.name, type(preset.recipe))
+    assert preset.data.name in spec.data_kinds, (suite.name, preset.name, preset.data.name)
+    assert spec.quality in {c.field for c in spec.columns}
+    assert all(name in SECTION_PLOTS for name in spec.plots)

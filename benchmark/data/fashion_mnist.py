@@ -47,6 +47,13 @@ def _find(root: Path, stem: str) -> Path:
     )
 
 
+def idx_files(root: Optional[Path] = None) -> Tuple[Path, ...]:
+    """The four IDX files (train and test, images and labels) under ``root``; a clear error if one is missing."""
+    root = Path(root) if root else DEFAULT_ROOT
+    return tuple(_find(root, f"{prefix}-{kind}-ubyte") for prefix in ("train", "t10k")
+                 for kind in ("images-idx3", "labels-idx1"))
+
+
 def load_split(split: str, root: Optional[Path] = None) -> Tuple[torch.Tensor, torch.Tensor]:
     """``(images uint8 [N, 28, 28], labels int64 [N])`` of the ``train`` or ``test`` split."""
     root = Path(root) if root else DEFAULT_ROOT

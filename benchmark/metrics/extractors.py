@@ -34,8 +34,6 @@ import functools
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +47,9 @@ from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 
+from benchmark.atomic import atomic_save
 from benchmark.data import fashion_mnist
+from benchmark.digest import file_sha256, tensor_digest
 from benchmark.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -176,35 +176,12 @@ class FashionCNNFeatures(FeatureExtractorBase):
         return torch.zeros(1, 1, 28, 28, dtype=torch.uint8)
 
 
-def weights_digest(state_dict: Dict[str, torch.Tensor]) -> str:
-    """SHA-256 over parameter names, dtypes, shapes and bytes (independent of pickling)."""
-    h = hashlib.sha256()
-    for k in sorted(state_dict):
-        t = state_dict[k].detach().cpu().contiguous()
-        h.update(f"{k}|{t.dtype}|{tuple(t.shape)}|".encode())
-        h.update(t.view(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    return h.hexdigest()
-
-
-@functools.lru_cache(maxsize=None)
-def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+weights_digest = tensor_digest
 
 
 def data_hashes(root: Optional[Path] = None) -> Dict[str, str]:
     """SHA-256 of the four Fashion-MNIST IDX files (train and test, images and labels)."""
-    root = Path(root) if root else fashion_mnist.DEFAULT_ROOT
-    out = {}
-    for prefix in ("train", "t10k"):
-        for kind in ("images-idx3", "labels-idx1"):
-            p = fashion_mnist._find(root, f"{prefix}-{kind}-ubyte")
-            st = p.stat()
-            out[p.name] = _file_sha256(str(p), st.st_size, st.st_mtime_ns)
-    return out
+    return {p.name: file_sha256(p) for p in fashion_mnist.idx_files(root)}
 
 
 def cache_key(spec: CNNSpec, config: TrainConfig, data: Dict[str, str]) -> str:
@@ -262,15 +239,7 @@ def evaluate_accuracy(model: nn.Module, spec: CNNSpec, data_root: Optional[Path]
 
 
 def _atomic_save(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    atomic_save(path, lambda tmp: torch.save(obj, tmp))
 
 
 def register_substitute(spec: CNNSpec, state_dict: Dict[str, torch.Tensor]) -> str:
@@ -319,12 +288,9 @@ def inception_extractor(weights: Union[str, Path]) -> ExtractorChoice:
     if not weights.is_file():
         raise UserError(f"Inception weights {weights} not found; download {URL_INCEPTION_V3} there, "
                         "or leave the option out to use the offline substitute")
-    h = hashlib.sha256()
-    with open(weights, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    if not h.hexdigest().startswith(INCEPTION_SHA256_PREFIX):
-        raise UserError(f"{weights} is not torch-fidelity's Inception file (SHA-256 {h.hexdigest()[:8]}, expected "
+    digest = file_sha256(weights)
+    if not digest.startswith(INCEPTION_SHA256_PREFIX):
+        raise UserError(f"{weights} is not torch-fidelity's Inception file (SHA-256 {digest[:8]}, expected "
                         f"{INCEPTION_SHA256_PREFIX}...); download {URL_INCEPTION_V3}")
     return ExtractorChoice(INCEPTION_NAME, "inception", weights_path=weights)
 

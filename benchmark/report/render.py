@@ -18,12 +18,13 @@ import pandas as pd
 from benchmark.errors import UserError
 from benchmark.report import published as paper
 from benchmark.report import sections as sections_mod
-from benchmark.report import tables, verdicts
+from benchmark.report import reference, tables, verdicts
 from benchmark.results import load_record_dicts, load_records
 from benchmark.spec import load_specs
 
 
-def render_report(results_dir: Path) -> Path:
+def render_report(results_dir: Path, reference_dir: Optional[Path] = None) -> Path:
+    """Render ``results_dir``'s report; with ``reference_dir``, also set its runs beside that reference."""
     results_dir = Path(results_dir)
     if not (results_dir / "records").is_dir():
         raise UserError(f"{results_dir} holds no records/ folder; run 'python -m benchmark run --suite "
@@ -43,6 +44,7 @@ def render_report(results_dir: Path) -> Path:
             for preset in sections_mod.presets(rows):
                 sections.append(sections_mod.task_section(spec, rows[rows["preset"] == preset], preset,
                                                           results_dir, out, published, histories))
+        sections.append(_reference_section(frame, reference_dir, specs))
         sections.append(_unknown_tasks(frame, specs))
         sections.append(_status_section(frame))
     sections.append(_published_section(published, out, specs))
@@ -56,6 +58,22 @@ def _clear(out: Path) -> None:
     for path in out.iterdir():
         if path.is_file() and path.suffix in (".md", ".csv", ".tex", ".png"):
             path.unlink()
+
+
+def _reference_section(frame: pd.DataFrame, reference_dir: Optional[Path], specs) -> str:
+    if reference_dir is None or not (Path(reference_dir) / "records").is_dir():
+        return ""
+    ref = load_records(reference_dir)
+    parts = []
+    for spec in specs.values():
+        table = reference.compare(frame, ref, spec)
+        if not table.empty:
+            parts.append(f"### {spec.title}\n\n{tables.to_markdown(table)}")
+    if not parts:
+        return ("## Your runs beside the reference\n\nNone of your completed runs matches a reference run (same "
+                f"task, preset, recipe, dataset and model) in `{reference_dir}`.\n")
+    notes = reference.NOTES.format(reference=reference_dir)
+    return "## Your runs beside the reference\n\n" + notes + "\n\n" + "\n".join(parts)
 
 
 def _tasks(frame: pd.DataFrame) -> pd.Series:

@@ -32,7 +32,7 @@ def completed(frame: pd.DataFrame) -> pd.DataFrame:
 def summarize(frame: pd.DataFrame, metrics: Sequence[str], group: Sequence[str] = GROUP) -> pd.DataFrame:
     """Mean, std and n over seeds of each metric, per model (completed runs only)."""
     done = completed(frame)
-    keys = [g for g in group if g in done.columns]
+    keys = [g for g in dict.fromkeys(group) if g in done.columns]
     if done.empty:
         return pd.DataFrame(columns=[*keys, "n"])
     done = done.assign(**{k: done[k].fillna("-") for k in keys})

@@ -18,7 +18,6 @@ uninterrupted one (tested by SIGKILLing a real run).
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -28,8 +27,8 @@ import torch
 import torch.nn.functional as F
 
 from benchmark.config import Recipe
+from benchmark.digest import tensor_digest
 from benchmark.errors import TrainingDiverged
-from benchmark.metrics.accuracy import topk_correct
 from benchmark.train.augment import TargetMaker
 from benchmark.train.optim import build_optimizer, build_scheduler
 from benchmark.train.precision import Execution
@@ -75,11 +74,7 @@ def unwrap(model: torch.nn.Module) -> torch.nn.Module:
 
 def state_digest(model: torch.nn.Module) -> str:
     """SHA-256 (first 16 hex digits) of every parameter and buffer: equal digests mean bit-equal weights."""
-    h = hashlib.sha256()
-    for name, t in unwrap(model).state_dict().items():
-        h.update(name.encode())
-        h.update(t.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()[:16]
+    return tensor_digest(unwrap(model).state_dict())[:16]
 
 
 def _cpu_exec(device) -> Execution:
@@ -93,15 +88,17 @@ def evaluate(model: torch.nn.Module, batches: Iterable, device: torch.device,
     """Top-1/top-5 (percent) and mean loss over ``batches``; ``reduce`` sums across ranks."""
     ex = execution or _cpu_exec(device)
     model.eval()
-    totals = torch.zeros(4, dtype=torch.float64)  # correct1, correct5, loss_sum, n
+    sums, n = torch.zeros(3, dtype=torch.float64, device=device), 0  # correct1, correct5, loss_sum: on the device
     for x, y in batches:
         x, y = ex.to_input(x), y.to(device, non_blocking=True)
         with ex.autocast():
             logits = model(x).float()
-        c1, c5 = topk_correct(logits, y)
-        loss = F.cross_entropy(logits, y, reduction="sum").item()
-        totals += torch.tensor([c1, c5, loss, len(y)], dtype=torch.float64)
-    totals = reduce(totals)
+        # topk_correct's counts (k capped at the number of classes), kept on the device: no sync per batch
+        hit = logits.topk(min(5, logits.shape[1]), dim=1).indices.eq(y[:, None])
+        loss = F.cross_entropy(logits, y, reduction="sum")
+        sums += torch.stack([hit[:, :1].any(dim=1).sum().float(), hit.any(dim=1).sum().float(), loss]).double()
+        n += len(y)
+    totals = reduce(torch.cat([sums.cpu(), torch.tensor([n], dtype=torch.float64)]))
     n = max(1.0, float(totals[3]))
     return EvalResult(100.0 * float(totals[0]) / n, 100.0 * float(totals[1]) / n, float(totals[2]) / n, int(totals[3]))
 
@@ -164,14 +161,12 @@ class Trainer:
     def save(self) -> None:
         self.ckpt.save(self.state_dict())
 
-    def step(self, x: torch.Tensor, y: torch.Tensor) -> float:
+    def step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """One optimiser step; returns the loss as a 0-d tensor on the device, not read back (no host sync)."""
         x, y = self.ex.to_input(x), y.to(self.ex.device, non_blocking=True)
         x, target = self.targets(x, y)
         with self.ex.autocast():
             loss = self.targets.loss(self.model(x).float(), target)
-        value = loss.item()
-        if not math.isfinite(value):
-            raise TrainingDiverged(f"loss became {value} at step {self.sched.last_epoch}")
         self.opt.zero_grad(set_to_none=True)
         if self.scaler:
             self.scaler.scale(loss).backward()
@@ -188,22 +183,57 @@ class Trainer:
         self.sched.step()
         if self.ema is not None:
             self.ema.update(unwrap(self.model))
-        return value
+        return loss.detach()
 
     def train_epoch(self, batches: Iterable, bar: Progress) -> Dict[str, float]:
-        """Train from ``self.pos`` to the end of the epoch; checkpoints at the recipe's interval."""
+        """Train from ``self.pos`` to the end of the epoch; checkpoints at the recipe's interval.
+
+        The loss sum stays on the device (float64, summed in the same order as a host sum, so the value is
+        the same) and is read back every ``execution.log_every`` steps, before each checkpoint and at the
+        end: that is when the progress bar moves and when a non-finite loss is caught.
+        """
         self.model.train()
         p, fresh, t0 = self.pos, 0, time.perf_counter()
+        log = _LossLog(p, bar, self.ex.device)
         for x, y in batches:
-            loss = self.step(x, y)
-            p.loss_sum, p.seen, p.step, fresh = p.loss_sum + loss * len(y), p.seen + len(y), p.step + 1, fresh + len(y)
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss:.3f}", img_s=f"{fresh / (time.perf_counter() - t0):.0f}")
-            if self.ckpt.due(p.epoch * self.steps_per_epoch + p.step):
+            n = len(y)
+            log.add(self.step(x, y), n)
+            p.seen, p.step, fresh = p.seen + n, p.step + 1, fresh + n
+            due = self.ckpt.due(p.epoch * self.steps_per_epoch + p.step)
+            if due or p.step % self.ex.log_every == 0:
+                log.read(fresh / (time.perf_counter() - t0))
+            if due:
                 self.save()
+        log.read(fresh / max(time.perf_counter() - t0, 1e-9))
         dt = time.perf_counter() - t0
         return {"train_loss": p.loss_sum / max(1, p.seen), "train_epoch_s": dt,
                 "train_img_per_s": fresh / max(dt, 1e-9), "lr": self.opt.param_groups[0]["lr"]}
+
+
+class _LossLog:
+    """The epoch's running loss sum on the device; :meth:`read` syncs it into the position and the bar."""
+
+    def __init__(self, pos: Position, bar: Progress, device: str) -> None:
+        self.pos, self.bar = pos, bar
+        self.sum = torch.tensor(pos.loss_sum, dtype=torch.float64, device=device)
+        self.pending, self.since = 0, (pos.loss_sum, pos.seen)
+
+    def add(self, loss: torch.Tensor, n: int) -> None:
+        self.sum += loss.double() * n  # the host did loss_sum + float(loss) * n: the same two float64 ops
+        self.pending += 1
+
+    def read(self, img_per_s: float) -> None:
+        """Read the sum back (one sync), refuse a non-finite loss, move the bar by the steps since last time."""
+        p, total = self.pos, float(self.sum)
+        if not math.isfinite(total):
+            raise TrainingDiverged(f"the training loss became {total} at or before step {p.step} of epoch "
+                                   f"{p.epoch + 1} (checked every few steps)")
+        p.loss_sum = total
+        if self.pending:
+            window = (total - self.since[0]) / max(1, p.seen - self.since[1])
+            self.bar.update(self.pending)
+            self.bar.set_postfix(loss=f"{window:.3f}", img_s=f"{img_per_s:.0f}")
+        self.pending, self.since = 0, (total, p.seen)
 
 
 TIMING_KEYS = ("train_epoch_s", "train_img_per_s")  # history fields that measure the machine, not the run

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Optional
 
 import pandas as pd
 
 from benchmark.errors import UserError
 from benchmark.report import published as paper
-from benchmark.report import sections as sections_mod
 from benchmark.report import reference, tables, verdicts
+from benchmark.report import sections as sections_mod
 from benchmark.results import load_record_dicts, load_records
 from benchmark.spec import load_specs
 

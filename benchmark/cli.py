@@ -234,6 +234,8 @@ def cmd_run(args) -> int:
     say(f"suite {plan.suite.name}, preset {plan.preset.name}, recipe {plan.preset.recipe.name}, device "
         f"{plan.device}{f', {dist.world} processes ({dist.backend})' if dist.active else ''}: "
         f"{len(plan.models)} model(s) x {len(plan.seeds)} seed(s)")
+    if dist.is_main:
+        _print_estimate(spec, plan)
     try:
         records = run_plan(plan, progress=_tqdm if dist.is_main else Progress,
                            on_record=lambda r: _print_record(spec, r), dist=dist)
@@ -245,6 +247,17 @@ def cmd_run(args) -> int:
               f"{args.results_dir / 'records' / plan.suite.name}. Next: python -m benchmark report "
               f"--results-dir {args.results_dir}")
     return 1 if failed else 0
+
+
+def _print_estimate(spec, plan) -> None:
+    """A lower bound on the training time of the plan on this machine, from a few timed steps here."""
+    estimate = spec.estimate_fn()
+    seconds = estimate(plan) if estimate else None
+    if seconds is not None:
+        runs = len(plan.models) * len(plan.seeds)
+        _say(f"estimate on this machine: at least {seconds / 60:.1f} min of training for {runs} run(s) "
+             "(timed from a few steps of each model here; evaluation and profiling come on top; runs already "
+             "completed are skipped)")
 
 
 def _say(text: str) -> None:

@@ -96,10 +96,17 @@ class TaskSpec:
     published_metrics: Mapping[str, Tuple[str, float]] = field(default_factory=dict)  # pub metric -> (field, scale)
     caveat: Optional[Callable[[Mapping[str, Any]], str]] = None  # split values -> a warning above the table
     options: Tuple[Option, ...] = ()
+    estimate: Optional[str] = None  # "module:function" (plan -> seconds or None), printed before a suite runs
     palette: Mapping[str, str] = field(default_factory=dict)  # family -> colour
 
     def run_fn(self) -> Callable[..., Dict[str, Any]]:
         module, _, name = self.run.partition(":")
+        return getattr(importlib.import_module(module), name)
+
+    def estimate_fn(self) -> Optional[Callable[..., Optional[float]]]:
+        if not self.estimate:
+            return None
+        module, _, name = self.estimate.partition(":")
         return getattr(importlib.import_module(module), name)
 
     def column(self, name: str) -> Optional[Column]:

@@ -31,67 +31,67 @@ def _seconds_per_step(step: Callable[[], None]) -> float:
 
 def recognition_seconds(plan) -> Optional[float]:
     """Seconds of training for every (model, seed) of a recognition plan on in-memory data; None otherwise."""
-    from benchmark.tasks.recognition import build_model
-
     preset, recipe = plan.preset, plan.preset.recipe
     if preset.data.name != "fashion_mnist":
         return None  # an ImageFolder's size is only known once it is scanned
-    samples = preset.data.train_subset or FASHION_MNIST_TRAIN
-    steps = samples // recipe.batch_size
+    steps = (preset.data.train_subset or FASHION_MNIST_TRAIN) // recipe.batch_size
     if recipe.max_steps_per_epoch:
         steps = min(steps, recipe.max_steps_per_epoch)
-    total = 0.0
-    for name in plan.models:
-        entry = MODELS.get(name)
-        torch.manual_seed(0)
-        model = build_model(name, 10, entry.in_chans, recipe.drop_path).to(plan.device)
-        opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-        x = torch.randn(recipe.batch_size, entry.in_chans, preset.data.img_size, preset.data.img_size,
-                        device=plan.device)
-        y = torch.randint(0, 10, (recipe.batch_size,), device=plan.device)
+    per_model = sum(_classifier_step(name, plan) for name in plan.models)
+    return per_model * steps * recipe.epochs * len(plan.seeds)
 
-        def step() -> None:
-            loss = F.cross_entropy(model(x), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
 
-        total += _seconds_per_step(step) * steps * recipe.epochs * len(plan.seeds)
-    return total
+def _classifier_step(name: str, plan) -> float:
+    from benchmark.tasks.recognition import build_model
+
+    preset, recipe, entry = plan.preset, plan.preset.recipe, MODELS.get(name)
+    torch.manual_seed(0)
+    model = build_model(name, 10, entry.in_chans, recipe.drop_path).to(plan.device)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    size = preset.data.img_size
+    x = torch.randn(recipe.batch_size, entry.in_chans, size, size, device=plan.device)
+    y = torch.randint(0, 10, (recipe.batch_size,), device=plan.device)
+
+    def step() -> None:
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return _seconds_per_step(step)
 
 
 def synthesis_seconds(plan) -> Optional[float]:
-    """Seconds of training iterations for every (model, seed) of a synthesis plan (evaluations excluded).
+    """Seconds of training iterations for every (model, seed) of a synthesis plan (evaluations excluded)."""
+    per_model = sum(_gan_step(name, plan) for name in plan.models)
+    return per_model * plan.preset.recipe.iterations * len(plan.seeds)
 
-    One calibration iteration is FastGAN's: D on real images with its decoders, D on detached fakes, one
-    D step; then D on fakes and one G step (DiffAugment and the reconstruction loss left out)."""
+
+def _gan_step(name: str, plan) -> float:
+    """One FastGAN iteration: D on real images with its decoders, D on detached fakes, one D step; then D on
+    fakes and one G step (DiffAugment and the reconstruction loss left out)."""
     preset, recipe = plan.preset, plan.preset.recipe
     size, nc = preset.data.img_size, getattr(preset.data, "channels", 1)
-    total = 0.0
-    for name in plan.models:
-        torch.manual_seed(0)
-        G, D = MODELS.get(name).build(size, ngf=recipe.ngf, ndf=recipe.ndf, nz=recipe.nz, nc=nc)
-        G, D = G.to(plan.device), D.to(plan.device)
-        opt_g = torch.optim.Adam(G.parameters(), lr=1e-6)
-        opt_d = torch.optim.Adam(D.parameters(), lr=1e-6)
-        z = torch.randn(recipe.batch_size, recipe.nz, device=plan.device)
-        real = torch.randn(recipe.batch_size, nc, size, size, device=plan.device).clamp(-1, 1)
+    torch.manual_seed(0)
+    G, D = MODELS.get(name).build(size, ngf=recipe.ngf, ndf=recipe.ndf, nz=recipe.nz, nc=nc)
+    G, D = G.to(plan.device), D.to(plan.device)
+    opt_g, opt_d = torch.optim.Adam(G.parameters(), lr=1e-6), torch.optim.Adam(D.parameters(), lr=1e-6)
+    z = torch.randn(recipe.batch_size, recipe.nz, device=plan.device)
+    real = torch.randn(recipe.batch_size, nc, size, size, device=plan.device).clamp(-1, 1)
 
-        def step() -> None:
-            fake = G(z)
-            logits, recons = D(real, reconstruct=True)
-            loss_d = logits.mean() + sum(r.float().mean() for r in _flat(recons))
-            loss_d = loss_d - D([f.detach() for f in fake]).mean()
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            loss_g = -D(fake).mean()
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
+    def step() -> None:
+        fake = G(z)
+        logits, recons = D(real, reconstruct=True)
+        loss_d = logits.mean() + sum(r.float().mean() for r in _flat(recons)) - D([f.detach() for f in fake]).mean()
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        loss_g = -D(fake).mean()
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
 
-        total += _seconds_per_step(step) * recipe.iterations * len(plan.seeds)
-    return total
+    return _seconds_per_step(step)
 
 
 def _flat(out):

@@ -116,13 +116,19 @@ def _provenance(frame: pd.DataFrame) -> str:
 
 
 VERDICT_NOTES = (
-    "Each claim is tested per setting (preset and dataset; for FID also the feature extractor) on the default "
-    "model of each family, one value per seed: Welch's t-test, one-sided, alpha {alpha}. `reproduced`: the "
-    "paper's model is significantly better in the claimed direction (and, where the claim says so, has fewer "
-    "params); `not reproduced`: it is significantly worse (or not smaller); `inconclusive`: neither, or fewer "
-    "than {min_seeds} seeds on a side, or no completed run of a model. `p`: the one-sided p-value in the claimed "
-    "direction (the detail gives the opposite one). A verdict on the `smoke` or `default` "
-    "preset tests the claim on small 32 px models, not in the paper's ImageNet or 256 px setting."
+    "Each claim is tested per setting (preset, dataset and recipe; for FID also the feature extractor), on "
+    "models of matched size: ladder members at the same parameter budget, or default models whose params are "
+    "within ±10% of each other. A claim \"with a smaller model\" pairs SASE at one budget with the baseline at "
+    "the next larger one (or needs at least 10% fewer params). Where no such pair ran, the verdict is "
+    "`not testable`, with the reason: our sizing never decides a claim. One value per seed. `superiority`: "
+    "Welch's t-test, one-sided; `non-inferiority`: Welch's test against the margin shown (top-1 points), "
+    "H1: A > B - margin. Holm's correction runs over all tests of a setting (both directions), alpha {alpha}; "
+    "`p adj.` is the Holm-adjusted p-value of the claim's test. `reproduced`: p adj. < alpha; `not reproduced`: "
+    "the opposite test (A worse, or worse by more than the margin) rejects after correction; `inconclusive`: "
+    "neither, or fewer than {min_seeds} seeds on a side. `MDD`: the smallest true difference the seeds could "
+    "have detected (one-sided Welch, alpha {alpha}, power 0.8, observed stds). A verdict on the `smoke`, "
+    "`default` or `ladder` presets tests the claim on small 32 px models, not in the paper's ImageNet or 256 px "
+    "setting."
 )
 
 
@@ -143,12 +149,15 @@ def _verdict_display(table: pd.DataFrame) -> pd.DataFrame:
     def num(x: float) -> str:
         return "-" if x != x else f"{x:.4g}"
 
-    setting = table["preset"] + ", " + table["dataset"].astype(str) + table["feature_extractor"].map(
-        lambda f: "" if f == "-" else f", FID features {f}")
+    setting = (table["preset"] + ", " + table["dataset"].astype(str) + ", " + table["recipe_id"].astype(str)
+               + table["feature_extractor"].map(lambda f: "" if f == "-" else f", FID features {f}"))
+    kind = table["kind"] + table["margin"].map(lambda m: f" (margin {m:g})" if m == m and m > 0 else "")
     return pd.DataFrame({
-        "claim": table["claim"], "setting": setting, "verdict": "**" + table["verdict"] + "**",
+        "claim": table["claim"], "kind": kind, "setting": setting, "budget": table["budget"],
+        "verdict": "**" + table["verdict"] + "**",
         "seeds (A / B)": table["n_a"].astype(str) + " / " + table["n_b"].astype(str),
         "mean A": table["mean_a"].map(num), "mean B": table["mean_b"].map(num), "p": table["p_value"].map(num),
+        "p adj.": table["p_adjusted"].map(num), "MDD": table["mdd"].map(num),
         "models (A / B)": table["model_a"] + " / " + table["model_b"], "detail": table["detail"]})
 
 

@@ -1,42 +1,69 @@
-"""The SASE paper's claims as data, and a verdict on each from the records.
+"""The SASE paper's claims as data (in the task specs), and a verdict on each from the records.
 
-A verdict is computed per setting, i.e. per (suite, preset, dataset) and, for FID,
-per feature extractor: values from different data or features never meet in one test.
-In each setting every family is represented by its default model (the one whose
-records say ``in_suite``: records carry it, so the report needs no model code), one
-value per seed (the latest completed run of that seed).  The claims come from the
-task specs (:mod:`benchmark.specs`).
+A verdict is computed per setting: (suite, preset, dataset, recipe identity) and, for FID, the feature
+extractor.  Values from different data, recipes or features never meet in one test.
 
-The test is stated in every row: Welch's t-test (unequal variances), one-sided, at
-``ALPHA``.  ``reproduced`` when the paper's model is significantly better in the
-claimed direction (and, where the claim says so, has fewer parameters); ``not
-reproduced`` when it is significantly worse, or has as many parameters or more;
-``inconclusive`` otherwise, and always when either side has fewer than 2 seeds or
-its model has no completed run.  Equal means within noise stay ``inconclusive``: a
-t-test without a margin cannot show "at least as good".
+**Which models are compared.**  A claim compares two families at *matched size*, never our sizing:
+
+* ladder members carry a ``budget`` tag: A and B are paired at each budget both have (within +-10% of the
+  budget's params by construction, checked again here);
+* other models (the default preset's): each family's default model (``in_suite``), paired only when their
+  params are within +-10% of each other;
+* a claim with the size premise ("with significantly smaller models") pairs A at a budget with B at the
+  next larger budget (untagged: A's params at least 10% below B's).
+
+A claim whose pair cannot be formed is **not testable**, with the reason; never "not reproduced".
+
+**The test** is the claim's kind: *superiority* (one-sided Welch t-test, H1: A better than B) or
+*non-inferiority* (one-sided Welch test against the claim's margin, H1: A - B > -margin, in the metric's
+units).  One value per seed (the latest completed run of each seed).  Holm's correction runs over all the
+tests of one setting; the verdict uses the adjusted p-value.  ``reproduced``: the adjusted p < alpha;
+``not reproduced``: the opposite one-sided test (A worse than B, or worse by more than the margin) has
+adjusted p < alpha; ``inconclusive`` otherwise, and always with fewer than 2 seeds on a side.  Each row also
+gives the smallest difference its seeds could have detected (power 0.8, Welch, observed stds).
 """
 
 from __future__ import annotations
 
 import math
-import warnings
-from typing import Dict, Optional, Tuple
+import re
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple
 
 import pandas as pd
-from scipy import stats
 
+from benchmark.report import stats
 from benchmark.report.tables import with_defaults
 from benchmark.spec import Claim, load_specs
 
-ALPHA = 0.05
+ALPHA = stats.ALPHA
 MIN_SEEDS = 2
-COLUMNS = ["claim", "preset", "dataset", "verdict", "test", "alpha", "n_a", "n_b", "mean_a", "mean_b", "p_value",
-           "detail", "suite", "feature_extractor", "model_a", "model_b"]
+SIZE_FACTOR = 1.1  # "significantly smaller": at least 10% fewer params
+COLUMNS = ["claim", "kind", "margin", "preset", "dataset", "recipe_id", "budget", "verdict", "test", "alpha", "n_a",
+           "n_b", "mean_a", "mean_b", "p_value", "p_adjusted", "mdd", "detail", "suite", "feature_extractor",
+           "model_a", "model_b", "params_a", "params_b"]
+SETTING_KEYS = ["suite", "preset", "dataset", "recipe_id", "feature_extractor"]
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two models to compare for a claim, or the reason there are none."""
+
+    budget: str
+    model_a: Optional[str]
+    model_b: Optional[str]
+    reason: Optional[str] = None
 
 
 def all_claims() -> Tuple[Tuple[str, Claim], ...]:
     """(task, claim) for every claim of every registered task spec."""
     return tuple((spec.name, c) for spec in load_specs().values() for c in spec.claims)
+
+
+def budget_params(tag: str) -> float:
+    """``b300k`` -> 3e5, ``b1m`` -> 1e6, ``b2.5m`` -> 2.5e6; NaN for anything else."""
+    m = re.fullmatch(r"b([0-9.]+)([km])", str(tag))
+    return float(m.group(1)) * (1e3 if m.group(2) == "k" else 1e6) if m else math.nan
 
 
 def default_model(family: str, group: pd.DataFrame) -> Optional[str]:
@@ -55,50 +82,112 @@ def per_seed(frame: pd.DataFrame, model: Optional[str], field: str) -> pd.Series
     runs = frame[frame["model"] == model]
     if "finished_at" in runs.columns:
         runs = runs.sort_values("finished_at", na_position="first")
-    values = pd.to_numeric(runs.drop_duplicates("seed", keep="last")[field], errors="coerce")
-    return values.dropna()
+    return pd.to_numeric(runs.drop_duplicates("seed", keep="last")[field], errors="coerce").dropna()
+
+
+def _params(group: pd.DataFrame, model: Optional[str], field: str) -> float:
+    values = per_seed(group, model, field)
+    return float(values.mean()) if len(values) else math.nan
+
+
+def pairs(claim: Claim, group: pd.DataFrame) -> List[Pair]:
+    """The model pairs ``claim`` is tested on in one setting (see the module docstring)."""
+    tagged = group[group["budget"].notna()] if "budget" in group.columns else group.iloc[0:0]
+    if not tagged.empty:
+        return _tagged_pairs(claim, tagged)
+    a, b = default_model(claim.family_a, group), default_model(claim.family_b, group)
+    missing = [f for f, m in ((claim.family_a, a), (claim.family_b, b)) if m is None]
+    if missing:
+        return [Pair("-", a, b, f"no completed run of the default {' or '.join(missing)} model in this setting")]
+    pa, pb = _params(group, a, claim.params_field), _params(group, b, claim.params_field)
+    return [Pair("-", a, b, _size_reason(claim, pa, pb))]
+
+
+def _size_reason(claim: Claim, pa: float, pb: float) -> Optional[str]:
+    if math.isnan(pa) or math.isnan(pb):
+        return "params not recorded"
+    if claim.fewer_params:
+        return stats.fewer_params_premise(pa, pb, SIZE_FACTOR)
+    if abs(pa / pb - 1) > stats.BUDGET_TOLERANCE:
+        return (f"sizes not matched: {pa / 1e6:.3g}M vs {pb / 1e6:.3g}M params ({pa / pb - 1:+.0%}; a fair "
+                f"comparison needs +-{stats.BUDGET_TOLERANCE:.0%}); run the ladder preset")
+    return None
+
+
+def _tagged_pairs(claim: Claim, tagged: pd.DataFrame) -> List[Pair]:
+    members = {(f, b): m for f, b, m in zip(tagged["family"], tagged["budget"], tagged["model"])}
+    budgets = sorted({b for _, b in members}, key=budget_params)
+    out = []
+    for i, budget in enumerate(budgets):
+        a = members.get((claim.family_a, budget))
+        b_budget = budgets[i + 1] if claim.fewer_params and i + 1 < len(budgets) else budget
+        b = members.get((claim.family_b, b_budget))
+        label = budget if b_budget == budget else f"{budget} vs {b_budget}"
+        if claim.fewer_params and b_budget == budget:
+            out.append(Pair(label, a, None, f"the fewer-params premise needs {claim.family_b} at a budget above "
+                                            f"{budget}, and none ran in this setting"))
+        elif a is None or b is None:
+            gone = [f for f, m in ((claim.family_a, a), (claim.family_b, b)) if m is None]
+            out.append(Pair(label, a, b, f"no completed run of {' or '.join(gone)} at {label}"))
+        else:
+            pa, pb = _params(tagged, a, claim.params_field), _params(tagged, b, claim.params_field)
+            out.append(Pair(label, a, b, _size_reason(claim, pa, pb)))
+    return out
 
 
 def describe_test(claim: Claim) -> str:
     sign = ">" if claim.higher_is_better else "<"
-    text = f"Welch's t-test, one-sided (H1: {claim.family_a} {claim.metric} {sign} {claim.family_b} {claim.metric})"
-    return text + ("; and params(A) < params(B)" if claim.fewer_params else "")
+    if claim.kind == "non-inferiority":
+        worse = "-" if claim.higher_is_better else "+"
+        return (f"Welch's t-test, one-sided, non-inferiority (H1: {claim.family_a} {claim.metric} {sign} "
+                f"{claim.family_b} {claim.metric} {worse} {claim.margin:g})")
+    return f"Welch's t-test, one-sided (H1: {claim.family_a} {claim.metric} {sign} {claim.family_b} {claim.metric})"
 
 
-def judge(claim: Claim, a: pd.Series, b: pd.Series, params: Tuple[float, float] = (math.nan, math.nan),
-          alpha: float = ALPHA) -> Dict[str, object]:
-    """The verdict on one claim from per-seed values ``a`` (paper's model) and ``b`` (baseline)."""
-    out = {"verdict": "inconclusive", "test": describe_test(claim), "alpha": alpha, "n_a": len(a), "n_b": len(b),
-           "mean_a": _mean(a), "mean_b": _mean(b), "p_value": math.nan}
+def _tests(claim: Claim, a: pd.Series, b: pd.Series) -> Tuple[stats.WelchResult, stats.WelchResult]:
+    """The claim's test, and the opposite one (A worse than B, or worse by more than the margin)."""
+    hib = claim.higher_is_better
+    if claim.kind == "non-inferiority":
+        forward = stats.welch_noninferiority(a, b, claim.margin, hib)
+        return forward, stats.welch_worse_by_margin(a, b, claim.margin, hib)
+    return stats.welch_superiority(a, b, hib), stats.welch_superiority(b, a, hib)
+
+
+def _row(claim: Claim, group: pd.DataFrame, pair: Pair) -> Dict[str, object]:
+    a, b = per_seed(group, pair.model_a, claim.metric), per_seed(group, pair.model_b, claim.metric)
+    row = {"claim": claim.name, "kind": claim.kind, "margin": claim.margin if claim.kind != "superiority" else 0.0,
+           "budget": pair.budget, "test": describe_test(claim), "alpha": ALPHA, "n_a": len(a), "n_b": len(b),
+           "mean_a": _mean(a), "mean_b": _mean(b), "p_value": math.nan, "p_opposite": math.nan,
+           "mdd": math.nan, "model_a": pair.model_a or "-", "model_b": pair.model_b or "-",
+           "params_a": _params(group, pair.model_a, claim.params_field),
+           "params_b": _params(group, pair.model_b, claim.params_field)}
+    if pair.reason:
+        return {**row, "verdict": "not testable", "detail": pair.reason}
     if len(a) < MIN_SEEDS or len(b) < MIN_SEEDS:
-        return {**out, "detail": f"fewer than {MIN_SEEDS} seeds on a side ({len(a)} vs {len(b)})"}
-    better, worse = ("greater", "less") if claim.higher_is_better else ("less", "greater")
-    p_better, p_worse = _welch_p(a, b, better), _welch_p(a, b, worse)
-    out["p_value"] = p_better
-    if math.isnan(p_better):
-        return {**out, "detail": "the test is undefined (no variance on either side)"}
-    detail = f"difference {out['mean_a'] - out['mean_b']:+.3g}; p(opposite) {p_worse:.3g}"
-    if claim.fewer_params:
-        verdict, why = _with_params(p_better, p_worse, params, alpha)
-        return {**out, "verdict": verdict, "detail": f"{detail}; {why}"}
-    verdict = "reproduced" if p_better < alpha else "not reproduced" if p_worse < alpha else "inconclusive"
-    return {**out, "verdict": verdict, "detail": detail}
+        return {**row, "verdict": "inconclusive", "detail": f"fewer than {MIN_SEEDS} seeds on a side "
+                                                            f"({len(a)} vs {len(b)})"}
+    forward, opposite = _tests(claim, a, b)
+    mdd = stats.min_detectable_difference(len(a), len(b), float(a.std(ddof=1)), float(b.std(ddof=1)))
+    detail = f"difference {row['mean_a'] - row['mean_b']:+.3g}"
+    if math.isnan(forward.p_value):
+        return {**row, "verdict": "inconclusive", "mdd": mdd, "detail": "the test is undefined (no variance)"}
+    return {**row, "p_value": forward.p_value, "p_opposite": opposite.p_value, "mdd": mdd, "detail": detail}
 
 
-def _with_params(p_better: float, p_worse: float, params: Tuple[float, float], alpha: float) -> Tuple[str, str]:
-    pa, pb = params
-    if math.isnan(pa) or math.isnan(pb):
-        return "inconclusive", "params not recorded"
-    why = f"params {pa / 1e6:.3g}M vs {pb / 1e6:.3g}M"
-    if pa >= pb or p_worse < alpha:
-        return "not reproduced", why
-    return ("reproduced" if p_better < alpha else "inconclusive"), why
-
-
-def _welch_p(a: pd.Series, b: pd.Series, alternative: str) -> float:
-    with warnings.catch_warnings():  # identical values: scipy warns and returns NaN, handled by the caller
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return float(stats.ttest_ind(a, b, equal_var=False, alternative=alternative).pvalue)
+def _decide(rows: List[Dict[str, object]], alpha: float) -> None:
+    """Holm over every test of the setting (both directions), then each row's verdict from its own."""
+    tested = [r for r in rows if "verdict" not in r]
+    if not tested:
+        return
+    holm = stats.holm([r["p_value"] for r in tested] + [r["p_opposite"] for r in tested], alpha)
+    adjusted, n = holm.adjusted, len(tested)
+    for i, r in enumerate(tested):
+        p, p_opp = adjusted[i], adjusted[n + i]
+        r["p_adjusted"] = p
+        r["verdict"] = "reproduced" if p < alpha else "not reproduced" if p_opp < alpha else "inconclusive"
+        r["detail"] = (f"{r['detail']}; Holm over {holm.m} tests of this "
+                       f"setting; adjusted p(opposite) {p_opp:.3g}; smallest detectable difference "
+                       f"{r['mdd']:.3g} (power 0.8)")
 
 
 def _mean(values: pd.Series) -> float:
@@ -107,35 +196,24 @@ def _mean(values: pd.Series) -> float:
 
 def compute_verdicts(frame: pd.DataFrame, claims: Optional[Tuple[Tuple[str, Claim], ...]] = None,
                      alpha: float = ALPHA) -> pd.DataFrame:
-    """One row per (claim, setting) found in the completed records; see the module docstring."""
+    """One row per (claim, setting, pair) found in the completed records; see the module docstring."""
     frame = with_defaults(frame)
     done = frame[frame["status"] == "completed"] if "status" in frame.columns else frame.iloc[0:0]
-    tasks = done["task"]
     rows = []
-    for task, claim in (all_claims() if claims is None else claims):
-        suite = done[tasks == task]
-        for setting, group in _settings(suite):
-            rows.append({"claim": claim.name, **setting, **_judge_group(claim, group, alpha)})
-    return pd.DataFrame(rows, columns=COLUMNS)
+    claims = all_claims() if claims is None else claims
+    for setting, group in _settings(done):
+        tasks = set(group["task"])
+        found = [{**setting, **_row(c, group, p)} for task, c in claims if task in tasks for p in pairs(c, group)]
+        _decide(found, alpha)
+        rows += found
+    table = pd.DataFrame(rows)
+    return table.reindex(columns=COLUMNS) if not table.empty else pd.DataFrame(columns=COLUMNS)
 
 
 def _settings(frame: pd.DataFrame):
-    keys = ["suite", "preset", "dataset"] + [k for k in ("recipe_id", "feature_extractor") if k in frame.columns]
     if frame.empty:
         return []
+    keys = [k for k in SETTING_KEYS if k in frame.columns]
     frame = frame.assign(**{k: frame[k].fillna("-") for k in keys})
     return [({"feature_extractor": "-", **dict(zip(keys, values))}, group)
             for values, group in frame.groupby(keys, sort=False)]
-
-
-def _judge_group(claim: Claim, group: pd.DataFrame, alpha: float) -> Dict[str, object]:
-    model_a = default_model(claim.family_a, group)
-    model_b = default_model(claim.family_b, group)
-    a, b = per_seed(group, model_a, claim.metric), per_seed(group, model_b, claim.metric)
-    params = (_mean(per_seed(group, model_a, claim.params_field)), _mean(per_seed(group, model_b, claim.params_field)))
-    out = judge(claim, a, b, params, alpha)
-    missing = [f for f, m in ((claim.family_a, model_a), (claim.family_b, model_b)) if m is None]
-    if missing:
-        out = {**out, "verdict": "inconclusive", "detail": f"no completed run of the default {' or '.join(missing)} "
-               "model in this setting"}
-    return {**out, "model_a": model_a or "-", "model_b": model_b or "-"}

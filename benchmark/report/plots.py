@@ -46,24 +46,39 @@ def pareto_front(xs, ys):
 
 def scatter_vs(summary: pd.DataFrame, x: str, xlabel: str, title: str, path: Path, scale: float = 1.0,
                y: str = "top1", ylabel: str = "top-1 accuracy (%)") -> Path:
-    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
-    xs = (summary[f"{x}_mean"] / scale).tolist()
-    ys = summary[f"{y}_mean"].tolist()
-    for i, (xi, yi, (_, r)) in enumerate(zip(xs, ys, summary.iterrows())):
-        err = r[f"{y}_std"] if r["n"] > 1 else None
-        ax.errorbar(xi, yi, yerr=err, fmt="o", ms=8, color=_color(r["family"]), capsize=3,
+    """Quality against a cost, one point per model (error bar: 95% CI over seeds, else the std), a line
+    through each family's points when it has several (a size ladder), and the Pareto front."""
+    fig, ax = plt.subplots(figsize=(6.8, 4.6), dpi=120)
+    data = summary.assign(_x=summary[f"{x}_mean"] / scale, _y=summary[f"{y}_mean"]).sort_values("_x")
+    ladder = data.groupby("family")["model"].transform("count") > 1
+    for family, rows in data[ladder].groupby("family", sort=False):
+        ax.plot(rows["_x"], rows["_y"], "-", color=_color(family), lw=1.2, alpha=0.8)
+    for i, (_, r) in enumerate(data.iterrows()):
+        err = _error(r, y)
+        ax.errorbar(r["_x"], r["_y"], yerr=err, fmt="o", ms=7, color=_color(r["family"]), capsize=3,
                     label=r["family"])
-        # alternate label sides so that neighbours (e.g. ResNet and SE-ResNet) stay readable
-        ax.annotate(r["model"], (xi, yi), textcoords="offset points", xytext=(6, 5 if i % 2 == 0 else -12),
-                    fontsize=8)
+        if not ladder.loc[r.name]:  # ladders are told apart by colour and line, singles by name
+            ax.annotate(r["model"], (r["_x"], r["_y"]), textcoords="offset points",
+                        xytext=(6, 5 if i % 2 == 0 else -12), fontsize=8)
+    xs, ys = data["_x"].tolist(), data["_y"].tolist()
     front = pareto_front(xs, ys)
     if len(front) > 1:
         ax.plot([xs[i] for i in front], [ys[i] for i in front], "--", color="grey", lw=1, label="Pareto front")
+    if ladder.any():
+        ax.set_xscale("log")
     _dedupe_legend(ax)
     ax.margins(x=0.18, y=0.12)  # room for the labels
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+def _error(r: pd.Series, y: str):
+    ci = r.get(f"{y}_ci95")
+    if ci is not None and ci == ci:
+        return ci
+    std = r.get(f"{y}_std")
+    return std if r["n"] > 1 and std == std else None
 
 
 def throughput_bars(summary: pd.DataFrame, title: str, path: Path) -> Path:

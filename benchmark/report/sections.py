@@ -13,7 +13,7 @@ from typing import Dict, List, Mapping, Optional
 
 import pandas as pd
 
-from benchmark.report import plots, tables
+from benchmark.report import plots, tables, verdicts
 from benchmark.report import published as paper
 
 PRESET_ORDER = ("paper", "paper1024", "default", "ladder", "ablation", "smoke")
@@ -56,12 +56,24 @@ def _setting(spec, group, preset, split, results_dir, out, published, histories,
     plots.use_palette(spec.palette)
     drawn = [line for name in spec.plots for line in plots.SECTION_PLOTS[name](section)]
     title = f"### {label}\n\n" if titled else ""
-    return (f"{title}{_bold(caveat)}{tables.to_markdown(table)}\n{notes}\n\n{links}\n\n"
+    return (f"{title}{_bold(caveat)}{_per_budget(table, summary)}\n{notes}\n\n{links}\n\n"
             f"{published_block(spec, summary, published, stem, out)}\n" + "\n\n".join(drawn) + "\n")
 
 
+def _per_budget(table: pd.DataFrame, summary: pd.DataFrame) -> str:
+    """One markdown table, or one per parameter budget when the rows are ladder members."""
+    budgets = summary["budget"].fillna("-").astype(str) if "budget" in summary.columns else None
+    if budgets is None or set(budgets) == {"-"}:
+        return tables.to_markdown(table)
+    parts = []
+    for budget in sorted(set(budgets), key=lambda b: (verdicts.budget_params(b), b)):
+        rows = table[(budgets == budget).to_numpy()]
+        parts.append(f"#### budget `{budget}`\n\n{tables.to_markdown(rows.reset_index(drop=True))}")
+    return "\n".join(parts)
+
+
 def _group_keys(spec, group: pd.DataFrame) -> List[str]:
-    keys = ["suite", "preset", *spec.split_by, "model", "family", *spec.identity]
+    keys = ["suite", "preset", *spec.split_by, "model", "family", "budget", *spec.identity]
     return [k for k in dict.fromkeys(keys) if k in group.columns]
 
 

@@ -6,4 +6,4 @@ own (``resnet50``, ``seresnet50``, ``swin_tiny_patch4_window7_224``, ``pvt_v2_b2
 This package never imports :mod:`benchmark`.
 """
 
-from baselines import small  # noqa: F401  (registers the small-input variants in timm)
+from baselines import resnext, small  # noqa: F401  (registers the small-input variants and controls in timm)

@@ -235,7 +235,7 @@ def _base_record(ctx: RunContext) -> Dict[str, Any]:
     return {
         "run_id": ctx.run_id, "suite": ctx.suite.name, "task": ctx.suite.task, "model": ctx.model,
         "family": entry.family, "paper_name": entry.paper_name, "in_suite": entry.in_suite,
-        "budget": getattr(entry, "budget", None),
+        "budget": getattr(entry, "budget", None), "ablation": getattr(entry, "ablation", None),
         "preset": ctx.preset.name, "recipe": ctx.preset.recipe.name, "recipe_id": recipe_id(ctx.preset.recipe),
         "seed": ctx.seed, "dataset": ctx.preset.data.name,
         "world_size": ctx.dist.world, "dist_backend": ctx.dist.backend,

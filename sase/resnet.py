@@ -15,21 +15,32 @@ Variants: ``sase_resnet26/50/101`` (224 px) and ``sase_resnet_s32`` (32 px, the 
 ``baselines.small.resnet_s32``) with its ablations in :data:`S32_ABLATIONS`.  Any variant also takes
 ``sase_cfg=SASEConfig(...)`` through ``timm.create_model``.  Our interpretation: see
 :mod:`sase.recognition` and ``sase/README.md``.
+
+Issue 10 adds:
+
+* ``sase_resnet50_4x24d``: SASE-ResNet-50 matched to ResNet-50's params (25.65M vs 25.56M): timm's
+  ``cardinality=4, base_width=24`` makes every bottleneck 1.5x as wide as ResNet-50's (value conv 4 groups,
+  = G).  The base width is the multiple of 4 whose params are nearest ResNet-50's (the ladder rule).
+  ``sase_resnet50`` (ResNet-50's widths, 17.2M) stays the drop-in reading.
+* the SASE ladder ``sase_resnet_s32_<budget>`` and its ablations ``sase_resnet_s32_b1m_<ablation>``
+  (rule and budgets in :mod:`baselines.ladder`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 import torch.nn as nn
 from timm.models import build_model_with_cfg, generate_default_cfgs, register_model
 from timm.models.resnet import BasicBlock, Bottleneck, ResNet
 
-from baselines.small import build_small_resnet
+from baselines.ladder import ABLATION_BUDGET, BUDGETS, RULES, SOLVED, ladder_name
+from baselines.small import SMALL_CHANNELS, build_small_resnet, register_ladder
 from sase.recognition import SASEConfig, SASEConv2d
 
-__all__ = ["SASEBasicBlock", "SASEBottleneck", "S32_ABLATIONS"]
+__all__ = ["SASEBasicBlock", "SASEBottleneck", "S32_ABLATIONS", "LADDER_ABLATIONS", "build_sase_ladder_member"]
 
 
 def _sase_from(conv, cfg: SASEConfig | None, device=None, dtype=None) -> SASEConv2d:
@@ -82,11 +93,12 @@ def _create_sase_resnet(variant: str, pretrained: bool, layers: tuple[int, ...],
                                 block_args=block_args, **kwargs)
 
 
-def _create_sase_resnet_s32(variant: str, pretrained: bool, **kwargs: Any) -> ResNet:
+def _create_sase_resnet_s32(variant: str, pretrained: bool, cfg: SASEConfig | None = None,
+                            channels: tuple[int, ...] = SMALL_CHANNELS, **kwargs: Any) -> ResNet:
     if pretrained:
         raise ValueError(f"{variant} has no pretrained weights (pretrained=False)")
-    block_args = _block_args(kwargs, S32_ABLATIONS[variant])
-    return build_small_resnet(SASEBasicBlock, block_args=block_args, variant=variant, **kwargs)
+    block_args = _block_args(kwargs, cfg or S32_ABLATIONS[variant])
+    return build_small_resnet(SASEBasicBlock, block_args=block_args, channels=channels, variant=variant, **kwargs)
 
 
 def _cfg(**kwargs: Any) -> dict[str, Any]:
@@ -108,12 +120,40 @@ S32_ABLATIONS: dict[str, SASEConfig] = {
     "sase_resnet_s32_d1": SASEConfig(dilation=1),
 }
 
+#: The ablations of the ladder, by suffix (``sase_resnet_s32_b1m_softmax``): the same switches.
+LADDER_ABLATIONS: dict[str, SASEConfig] = {
+    name.removeprefix("sase_resnet_s32_"): cfg for name, cfg in S32_ABLATIONS.items() if name != "sase_resnet_s32"}
+_LADDER = "sase_resnet_s32"
+_LADDER_NAMES = [*(ladder_name(_LADDER, b) for b in BUDGETS),
+                 *(ladder_name(_LADDER, ABLATION_BUDGET, a) for a in LADDER_ABLATIONS)]
+
+_S32_CFG = dict(url="", num_classes=10, input_size=(1, 32, 32), pool_size=(1, 1), mean=(0.2860,),
+                std=(0.3530,), first_conv="conv1", classifier="fc")
 default_cfgs = generate_default_cfgs({
-    **{name: _cfg() for name in ("sase_resnet26", "sase_resnet50", "sase_resnet101")},
+    **{name: _cfg() for name in ("sase_resnet26", "sase_resnet50", "sase_resnet101", "sase_resnet50_4x24d")},
     # 32 px grey-scale (Fashion-MNIST padded to 32 px, with its train mean and std)
-    **{name: dict(url="", num_classes=10, input_size=(1, 32, 32), pool_size=(1, 1), mean=(0.2860,),
-                  std=(0.3530,), first_conv="conv1", classifier="fc") for name in S32_ABLATIONS},
+    **{name: dict(_S32_CFG) for name in (*S32_ABLATIONS, *_LADDER_NAMES)},
 })
+
+
+def build_sase_ladder_member(widths: tuple[int, ...], ablation: str = "", variant: str | None = None,
+                             **kwargs: Any) -> ResNet:
+    """The SASE ladder's model at stage ``widths``; ``ablation`` is a key of :data:`LADDER_ABLATIONS`."""
+    cfg = LADDER_ABLATIONS[ablation] if ablation else SASEConfig()
+    variant = variant or ladder_name(_LADDER, ABLATION_BUDGET, ablation)
+    return _create_sase_resnet_s32(variant, False, cfg, channels=widths, **kwargs)
+
+
+def _register_sase_ladder() -> None:
+    rule = RULES[_LADDER]
+    members = [(b, "", k) for b, k in SOLVED.get(_LADDER, {}).items()]
+    members += [(ABLATION_BUDGET, a, SOLVED[f"{_LADDER}_{a}"][ABLATION_BUDGET])
+                for a in LADDER_ABLATIONS if f"{_LADDER}_{a}" in SOLVED]
+    for budget, ablation, k in members:
+        name, widths = ladder_name(_LADDER, budget, ablation), rule.widths(k)
+        what = f"ablation {ablation!r}" if ablation else "default SASEConfig"
+        register_ladder(name, functools.partial(build_sase_ladder_member, widths, ablation, name),
+                        f"SASE-ResNet ladder at budget {budget}, {what}: stage widths {widths} (k={k}).", __name__)
 
 
 @register_model
@@ -126,6 +166,13 @@ def sase_resnet26(pretrained: bool = False, **kwargs: Any) -> ResNet:
 def sase_resnet50(pretrained: bool = False, **kwargs: Any) -> ResNet:
     """SASE-ResNet-50: SASE bottlenecks [3, 4, 6, 3], ResNet-50 widths, value conv groups = G = 4."""
     return _create_sase_resnet("sase_resnet50", pretrained, (3, 4, 6, 3), **kwargs)
+
+
+@register_model
+def sase_resnet50_4x24d(pretrained: bool = False, **kwargs: Any) -> ResNet:
+    """SASE-ResNet-50 matched to ResNet-50's params: bottlenecks 1.5x wider (cardinality 4, base width 24)."""
+    kwargs = dict(kwargs, cardinality=4, base_width=24)
+    return _create_sase_resnet("sase_resnet50_4x24d", pretrained, (3, 4, 6, 3), **kwargs)
 
 
 @register_model
@@ -180,3 +227,6 @@ def sase_resnet_s32_dense(pretrained: bool = False, **kwargs: Any) -> ResNet:
 def sase_resnet_s32_d1(pretrained: bool = False, **kwargs: Any) -> ResNet:
     """Ablation: undilated (d = 1) 3x3 convs in the spatial branch."""
     return _create_sase_resnet_s32("sase_resnet_s32_d1", pretrained, **kwargs)
+
+
+_register_sase_ladder()

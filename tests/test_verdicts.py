@@ -173,3 +173,12 @@ def test_confidence_interval_is_t_based():
                                              "infer_img_per_s", "wall_s"])
     assert summary.loc[0, "top1_ci95"] == pytest.approx(12.7062, rel=1e-4)
     assert spec_table(summary, RECOGNITION_COLUMNS).loc[0, "top-1 95% CI"] == "[78.29, 103.71]"
+
+
+def test_paper_scale_picks_the_param_matched_sase_and_the_small_one_for_smaller_claims():
+    sizes = {"sase_resnet50": ("SASE-ResNet", 17.2e6), "sase_resnet50_4x24d": ("SASE-ResNet", 25.6e6),
+             "resnet50": ("ResNet", 25.6e6), "swin_tiny_patch4_window7_224": ("Swin", 28.3e6)}
+    table = compute_verdicts(_recognition([80.0, 80.5, 81.0], [75.0, 75.4, 74.8], sizes=sizes))
+    assert _verdict(table, "SASE-ResNet top-1 > ResNet")["model_a"] == "sase_resnet50_4x24d"
+    smaller = _verdict(table, "SASE-ResNet top-1 >= Swin top-1 with a smaller")
+    assert smaller["model_a"] == "sase_resnet50" and smaller["verdict"] == "reproduced"

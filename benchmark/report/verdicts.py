@@ -7,10 +7,11 @@ extractor.  Values from different data, recipes or features never meet in one te
 
 * ladder members carry a ``budget`` tag: A and B are paired at each budget both have (within +-10% of the
   budget's params by construction, checked again here);
-* other models (the default preset's): each family's default model (``in_suite``), paired only when their
-  params are within +-10% of each other;
+* other models (e.g. the paper preset's): the families' default models (``in_suite``), paired only when
+  their params are within +-10% of each other; where family A has several (SASE-ResNet-50 at 17M and at
+  25.6M), the one nearest B's params;
 * a claim with the size premise ("with significantly smaller models") pairs A at a budget with B at the
-  next larger budget (untagged: A's params at least 10% below B's).
+  next larger budget (untagged: A's smallest default model, whose params must be at least 10% below B's).
 
 A claim whose pair cannot be formed is **not testable**, with the reason; never "not reproduced".
 
@@ -66,12 +67,17 @@ def budget_params(tag: str) -> float:
     return float(m.group(1)) * (1e3 if m.group(2) == "k" else 1e6) if m else math.nan
 
 
-def default_model(family: str, group: pd.DataFrame) -> Optional[str]:
-    """The family's in-suite model among the runs of ``group`` (first by name), or None."""
+def default_models(family: str, group: pd.DataFrame) -> List[str]:
+    """The family's in-suite models among the runs of ``group``, by name."""
     if "in_suite" not in group.columns:
-        return None
+        return []
     rows = group[(group["family"] == family) & (group["in_suite"].fillna(False).astype(bool))]
-    names = sorted(set(rows["model"]))
+    return sorted(set(rows["model"]))
+
+
+def default_model(family: str, group: pd.DataFrame) -> Optional[str]:
+    """The family's first in-suite model among the runs of ``group``, or None."""
+    names = default_models(family, group)
     return names[0] if names else None
 
 
@@ -93,14 +99,30 @@ def _params(group: pd.DataFrame, model: Optional[str], field: str) -> float:
 def pairs(claim: Claim, group: pd.DataFrame) -> List[Pair]:
     """The model pairs ``claim`` is tested on in one setting (see the module docstring)."""
     tagged = group[group["budget"].notna()] if "budget" in group.columns else group.iloc[0:0]
+    if "ablation" in tagged.columns:  # ablations are compared in their own table, not in the claims
+        tagged = tagged[tagged["ablation"].isna()]
     if not tagged.empty:
         return _tagged_pairs(claim, tagged)
-    a, b = default_model(claim.family_a, group), default_model(claim.family_b, group)
-    missing = [f for f, m in ((claim.family_a, a), (claim.family_b, b)) if m is None]
+    a_models, b_models = default_models(claim.family_a, group), default_models(claim.family_b, group)
+    missing = [f for f, m in ((claim.family_a, a_models), (claim.family_b, b_models)) if not m]
     if missing:
-        return [Pair("-", a, b, f"no completed run of the default {' or '.join(missing)} model in this setting")]
-    pa, pb = _params(group, a, claim.params_field), _params(group, b, claim.params_field)
-    return [Pair("-", a, b, _size_reason(claim, pa, pb))]
+        return [Pair("-", (a_models or [None])[0], (b_models or [None])[0],
+                     f"no completed run of the default {' or '.join(missing)} model in this setting")]
+    out = []
+    for b in b_models:
+        pb = _params(group, b, claim.params_field)
+        a = _pick(a_models, group, claim, pb)
+        out.append(Pair("-", a, b, _size_reason(claim, _params(group, a, claim.params_field), pb)))
+    return out
+
+
+def _pick(models: List[str], group: pd.DataFrame, claim: Claim, pb: float) -> str:
+    """Of several default models of family A (e.g. SASE-ResNet-50 at 17M and at 25.6M), the one a claim is
+    about: the smallest for a "smaller model" claim, else the one nearest B's params."""
+    sizes = {m: _params(group, m, claim.params_field) for m in models}
+    if claim.fewer_params or pb != pb:
+        return min(models, key=lambda m: (sizes[m] if sizes[m] == sizes[m] else math.inf, m))
+    return min(models, key=lambda m: (abs(math.log(sizes[m] / pb)) if sizes[m] == sizes[m] else math.inf, m))
 
 
 def _size_reason(claim: Claim, pa: float, pb: float) -> Optional[str]:

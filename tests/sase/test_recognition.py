@@ -119,7 +119,8 @@ def test_cardinality_sets_value_groups():
 
 
 def test_registered_names():
-    expected = {"sase_resnet26", "sase_resnet50", "sase_resnet101", *S32_ABLATIONS}
+    expected = {"sase_resnet26", "sase_resnet50", "sase_resnet101", "sase_resnet50_4x24d", *S32_ABLATIONS,
+                "sase_resnet_s32_b300k", "sase_resnet_s32_b1m", "sase_resnet_s32_b3m", "sase_resnet_s32_b1m_dense"}
     assert expected <= set(timm.list_models("sase_resnet*"))
 
 

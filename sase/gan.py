@@ -45,12 +45,14 @@ def sase_excitation(groups: int = 4, reduction: int = 16, mask_noise: bool = Fal
 
 def build_sase_gan(img_size: int, ngf: int = 64, ndf: int = 64, nz: int = 256, nc: int = 3,
                    groups: int = 4, reduction: int = 16,
-                   mask_noise: bool | None = None) -> tuple[FastGANGenerator, FastGANDiscriminator]:
+                   mask_noise: bool | None = None,
+                   tanh: bool | None = None) -> tuple[FastGANGenerator, FastGANDiscriminator]:
     """SASE-GAN's generator and FastGAN's discriminator for ``img_size`` px images.
 
-    ``mask_noise`` defaults to the authors' choice: on at 1024 px, off below.
+    ``mask_noise`` defaults to the authors' choice: on at 1024 px, off below.  ``tanh`` too (None: only at
+    1024 px; the authors' 256 px script has a ``--with_tanh`` switch, on for Panda).
     """
     noise = img_size == 1024 if mask_noise is None else mask_noise
     excitation = sase_excitation(groups=groups, reduction=reduction, mask_noise=noise)
-    return (FastGANGenerator(img_size, ngf=ngf, nz=nz, nc=nc, excitation=excitation),
+    return (FastGANGenerator(img_size, ngf=ngf, nz=nz, nc=nc, excitation=excitation, tanh=tanh),
             FastGANDiscriminator(img_size, ndf=ndf, nc=nc))

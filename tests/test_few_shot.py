@@ -3,8 +3,9 @@ import pytest
 import torch
 from PIL import Image
 
-from benchmark.data.few_shot import fmnist_class, image_folder_flat, sample_batch
+from benchmark.data.few_shot import fmnist_class, image_folder_flat
 from benchmark.errors import UserError
+from benchmark.train.real_batches import SamplerState, real_batch
 
 
 def _write(folder, n, size=(40, 30), mode="RGB"):
@@ -49,5 +50,6 @@ def test_fmnist_class_and_sampling(tiny_idx):
     with pytest.raises(UserError, match="unknown Fashion-MNIST class"):
         fmnist_class("boots", 10, 32, root=tiny_idx)
     g1, g2 = torch.Generator().manual_seed(0), torch.Generator().manual_seed(0)
-    a, b = sample_batch(data.images, 4, g1), sample_batch(data.images, 4, g2)
+    a = real_batch(data.images, SamplerState(), 4, "permutation", True, g1)
+    b = real_batch(data.images, SamplerState(), 4, "permutation", True, g2)
     assert torch.equal(a, b) and a.min() >= -1 and a.max() <= 1

@@ -18,8 +18,10 @@ __all__ = [
 ]
 
 
-def build_fastgan(img_size: int, ngf: int = 64, ndf: int = 64, nz: int = 256,
-                  nc: int = 3) -> tuple[FastGANGenerator, FastGANDiscriminator]:
-    """FastGAN's generator and discriminator for ``img_size`` px images with ``nc`` channels."""
-    return (FastGANGenerator(img_size, ngf=ngf, nz=nz, nc=nc),
+def build_fastgan(img_size: int, ngf: int = 64, ndf: int = 64, nz: int = 256, nc: int = 3,
+                  tanh: bool | None = None) -> tuple[FastGANGenerator, FastGANDiscriminator]:
+    """FastGAN's generator and discriminator for ``img_size`` px images with ``nc`` channels.
+
+    ``tanh``: squash G's outputs (None: as published, only at 1024 px)."""
+    return (FastGANGenerator(img_size, ngf=ngf, nz=nz, nc=nc, tanh=tanh),
             FastGANDiscriminator(img_size, ndf=ndf, nc=nc))

@@ -21,10 +21,11 @@ from typing import Optional
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from benchmark.data import fashion_mnist
 from benchmark.data.image_folder import IMG_EXTENSIONS
+from benchmark.data.images import load_image
 from benchmark.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -72,11 +73,8 @@ def image_folder_flat(path: str | Path, img_size: int, channels: int = 3) -> Few
 
 
 def _open(path: Path, channels: int) -> Image.Image:
-    try:
-        with Image.open(path) as im:
-            return im.convert("L" if channels == 1 else "RGB")
-    except (UnidentifiedImageError, OSError) as e:
-        raise UserError(f"unreadable image {path}: {e}. Remove or replace the file.") from None
+    """Any mode Pillow reads, as 8-bit grey or RGB (16-bit, alpha, EXIF rotation: see data/images.py)."""
+    return load_image(path, "L" if channels == 1 else "RGB")
 
 
 def _square(img: Image.Image) -> Image.Image:
@@ -95,9 +93,3 @@ def _to_size(x: torch.Tensor, size: int) -> torch.Tensor:
         return F.pad(x, (p // 2, p - p // 2, p // 2, p - p // 2)).contiguous()
     y = F.interpolate(x.float(), size=(size, size), mode="bicubic", align_corners=False, antialias=size < h)
     return y.round().clamp(0, 255).to(torch.uint8)
-
-
-def sample_batch(images: torch.Tensor, batch: int, g: torch.Generator) -> torch.Tensor:
-    """A batch drawn with replacement, as float in [-1, 1] (the GAN's image range)."""
-    idx = torch.randint(0, len(images), (batch,), generator=g)
-    return images[idx].float().div(127.5).sub(1.0)

@@ -21,7 +21,9 @@ Deviations, on purpose:
 - Sets of different sizes are allowed: the 1-D distance is then the exact W1 between the two empirical
   distributions (quantile functions compared on the merged breakpoints); with equal sizes it reduces to the
   original sort-and-subtract.
-- Images are processed in batches, one level at a time, so memory is bounded by one level's patches.
+- Every random draw is made first (:func:`make_plan`), then images are cut into patches batch by batch
+  (:class:`PatchCollector`): only the patches are kept, so a generated set can be streamed without ever
+  holding its images; the real set's sorted projections can be cached between calls (``b_cache``).
 
 Inputs are ``[N, C, H, W]`` tensors, uint8 or float in [0, 1]; the scale does not matter after step 3.
 """
@@ -29,7 +31,7 @@ Inputs are ``[N, C, H, W]`` tensors, uint8 or float in [0, 1]; the scale does no
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -141,20 +143,106 @@ def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, directions: torch.Tenso
     return float(_w1_columns(pa, pb, chunk).mean())
 
 
-def _level_descriptors(images: torch.Tensor, level: int, num_levels: int, ys: torch.Tensor, xs: torch.Tensor,
-                       patch_size: int, batch_size: int) -> torch.Tensor:
-    out = []
-    for start in range(0, len(images), batch_size):
-        batch = images[start: start + batch_size]
-        lvl = laplacian_pyramid(batch, min(level + 2, num_levels))[level]  # band-pass needs the next level
-        out.append(extract_patches(lvl, ys[start: start + len(batch)], xs[start: start + len(batch)], patch_size))
-    return normalize_descriptors(torch.cat(out))
-
-
 def _as_float(images: torch.Tensor, what: str) -> torch.Tensor:
     if images.dim() != 4 or len(images) == 0:
         raise UserError(f"SWD needs a non-empty [N, C, H, W] image tensor for {what}, got shape {tuple(images.shape)}")
     return images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
+
+
+@dataclass(frozen=True)
+class SWDPlan:
+    """Every random draw of one comparison (patch corners and directions per level), made up front, so that
+    either image set can then be fed in batches of any size."""
+
+    shape: Tuple[int, int, int]  # C, H, W of both sets
+    n_max: int  # images of the larger set: rows of ys and xs
+    resolutions: Tuple[int, ...]
+    ys: Tuple[torch.Tensor, ...]  # per level, [n_max, patches_per_image]
+    xs: Tuple[torch.Tensor, ...]
+    dirs: Tuple[torch.Tensor, ...]  # per level, [C * k * k, num_directions], unit columns
+    patches_per_image: int = 128
+    patch_size: int = 7
+    num_directions: int = 512
+    min_resolution: int = 16
+
+    def cache_key(self, level: int, b_shape: Tuple[int, ...]) -> tuple:
+        return (level, self.n_max, tuple(b_shape), self.patches_per_image, self.patch_size, self.num_directions,
+                self.min_resolution)
+
+
+def make_plan(shape: Sequence[int], n_max: int, generator: torch.Generator, *, patches_per_image: int = 128,
+              patch_size: int = 7, num_directions: int = 512, min_resolution: int = 16) -> SWDPlan:
+    """Draw the comparison's patch corners and directions for images of ``shape`` (C, H, W), level by level."""
+    c, h, w = (int(v) for v in shape)
+    resolutions = pyramid_resolutions(min(h, w), min_resolution, patch_size)
+    ys, xs, dirs = [], [], []
+    for level in range(len(resolutions)):
+        lh, lw = -(-h // 2 ** level), -(-w // 2 ** level)
+        ys.append(torch.randint(0, lh - patch_size + 1, (n_max, patches_per_image), generator=generator))
+        xs.append(torch.randint(0, lw - patch_size + 1, (n_max, patches_per_image), generator=generator))
+        d = torch.randn(c * patch_size * patch_size, num_directions, generator=generator)
+        dirs.append(d / d.norm(dim=0, keepdim=True))
+    return SWDPlan((c, h, w), n_max, tuple(resolutions), tuple(ys), tuple(xs), tuple(dirs), patches_per_image,
+                   patch_size, num_directions, min_resolution)
+
+
+class PatchCollector:
+    """The patches of one image set, fed in order in batches of any size.
+
+    Only the patches are kept (``patches_per_image`` x C x k x k floats per image and level), never the
+    images: memory does not depend on the image size, and an image set can be streamed from a generator."""
+
+    def __init__(self, plan: SWDPlan, what: str = "the first set") -> None:
+        self.plan, self.what, self.count = plan, what, 0
+        self._parts: List[List[torch.Tensor]] = [[] for _ in plan.resolutions]
+
+    def add(self, images: torch.Tensor) -> None:
+        x = _as_float(images, self.what)
+        if tuple(x.shape[1:]) != self.plan.shape:
+            raise UserError(f"SWD compares images of one shape; got {tuple(x.shape[1:])} and {self.plan.shape}. "
+                            "Resize one set to the other's size and channel count first")
+        n, p, c0 = len(x), self.plan, self.count
+        if c0 + n > p.n_max:
+            raise UserError(f"SWD was planned for at most {p.n_max} images per set, got more for {self.what}")
+        for level, lvl in enumerate(laplacian_pyramid(x, len(p.resolutions))):
+            self._parts[level].append(extract_patches(lvl, p.ys[level][c0:c0 + n], p.xs[level][c0:c0 + n],
+                                                      p.patch_size))
+        self.count += n
+
+    def sorted_projections(self, level: int, device: Optional[torch.device] = None) -> torch.Tensor:
+        """Normalised patches of ``level`` projected on the plan's directions, each column sorted."""
+        if self.count == 0:
+            raise UserError(f"SWD got no images for {self.what}")
+        desc = normalize_descriptors(torch.cat(self._parts[level]))
+        return sorted_projections(desc, self.plan.dirs[level], device=device)
+
+
+def collect(images: torch.Tensor, plan: SWDPlan, batch_size: int = 256, what: str = "the first set") -> PatchCollector:
+    """A :class:`PatchCollector` fed with ``images`` in batches of ``batch_size``."""
+    _as_float(images[:1], what)  # shape check, before any work
+    out = PatchCollector(plan, what)
+    for start in range(0, len(images), batch_size):
+        out.add(images[start: start + batch_size])
+    return out
+
+
+def compare(plan: SWDPlan, a: PatchCollector, b: torch.Tensor, *, batch_size: int = 256,
+            b_cache: Optional[Dict[tuple, torch.Tensor]] = None, b_cache_max_bytes: int = 256 * 2**20,
+            device: Optional[torch.device] = None) -> SWDResult:
+    """SWD x 1e3 between the collected set ``a`` and the image set ``b``, level by level (see
+    :func:`sliced_wasserstein_distance` for ``b_cache`` and ``device``)."""
+    levels = range(len(plan.resolutions))
+    cached = [b_cache.get(plan.cache_key(level, b.shape)) if b_cache is not None else None for level in levels]
+    cb = None if all(p is not None for p in cached) else collect(b, plan, batch_size, "the second set")
+    per_level = []
+    for level in levels:
+        pb = cached[level]
+        if pb is None:
+            pb = cb.sorted_projections(level, device)
+            if b_cache is not None and pb.numel() * pb.element_size() <= b_cache_max_bytes:
+                b_cache[plan.cache_key(level, b.shape)] = pb
+        per_level.append(SCALE * float(_w1_columns(a.sorted_projections(level, device), pb).mean()))
+    return SWDResult(tuple(per_level), plan.resolutions, sum(per_level) / len(per_level))
 
 
 def sliced_wasserstein_distance(a: torch.Tensor, b: torch.Tensor, generator: torch.Generator, *,
@@ -169,29 +257,14 @@ def sliced_wasserstein_distance(a: torch.Tensor, b: torch.Tensor, generator: tor
     ``b``'s patches are stored there (when they fit in ``b_cache_max_bytes``) and reused by the next call,
     which draws the same patch positions and directions.  The result is identical either way.
     ``device``: where the projections are sorted and compared (the costly part); patches are cut on the CPU.
-    The random draws do not depend on it."""
-    a, b = _as_float(a, "the first set"), _as_float(b, "the second set")
+    The random draws do not depend on it.  To stream ``a`` from a generator instead of holding it, use
+    :func:`make_plan`, :class:`PatchCollector` and :func:`compare`: the value is the same."""
+    _as_float(a[:1], "the first set")
+    _as_float(b[:1], "the second set")
     if a.shape[1:] != b.shape[1:]:
         raise UserError(f"SWD compares images of one shape; got {tuple(a.shape[1:])} and {tuple(b.shape[1:])}. "
                         "Resize one set to the other's size and channel count first")
-    c, h, w = a.shape[1:]
-    resolutions = pyramid_resolutions(min(h, w), min_resolution, patch_size)
-    n_max = max(len(a), len(b))
-    per_level = []
-    for level in range(len(resolutions)):
-        lh, lw = -(-h // 2 ** level), -(-w // 2 ** level)
-        ys = torch.randint(0, lh - patch_size + 1, (n_max, patches_per_image), generator=generator)
-        xs = torch.randint(0, lw - patch_size + 1, (n_max, patches_per_image), generator=generator)
-        dirs = torch.randn(c * patch_size * patch_size, num_directions, generator=generator)
-        dirs = dirs / dirs.norm(dim=0, keepdim=True)
-        pa = sorted_projections(_level_descriptors(a, level, len(resolutions), ys, xs, patch_size, batch_size), dirs,
-                                device=device)
-        key = (level, n_max, tuple(b.shape), patches_per_image, patch_size, num_directions, min_resolution)
-        pb = b_cache.get(key) if b_cache is not None else None
-        if pb is None:
-            pb = sorted_projections(_level_descriptors(b, level, len(resolutions), ys, xs, patch_size, batch_size),
-                                    dirs, device=device)
-            if b_cache is not None and pb.numel() * pb.element_size() <= b_cache_max_bytes:
-                b_cache[key] = pb
-        per_level.append(SCALE * float(_w1_columns(pa, pb).mean()))
-    return SWDResult(tuple(per_level), tuple(resolutions), sum(per_level) / len(per_level))
+    plan = make_plan(a.shape[1:], max(len(a), len(b)), generator, patches_per_image=patches_per_image,
+                     patch_size=patch_size, num_directions=num_directions, min_resolution=min_resolution)
+    return compare(plan, collect(a, plan, batch_size), b, batch_size=batch_size, b_cache=b_cache,
+                   b_cache_max_bytes=b_cache_max_bytes, device=device)

@@ -149,8 +149,7 @@ def _verdict_display(table: pd.DataFrame) -> pd.DataFrame:
     def num(x: float) -> str:
         return "-" if x != x else f"{x:.4g}"
 
-    setting = (table["preset"] + ", " + table["dataset"].astype(str) + ", " + table["recipe_id"].astype(str)
-               + table["feature_extractor"].map(lambda f: "" if f == "-" else f", FID features {f}"))
+    setting = table["setting"]
     kind = table["kind"] + table["margin"].map(lambda m: f" (margin {m:g})" if m == m and m > 0 else "")
     return pd.DataFrame({
         "claim": table["claim"], "kind": kind, "setting": setting, "budget": table["budget"],

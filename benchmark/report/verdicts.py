@@ -1,7 +1,8 @@
 """The SASE paper's claims as data (in the task specs), and a verdict on each from the records.
 
-A verdict is computed per setting: (suite, preset, dataset, recipe identity) and, for FID, the feature
-extractor.  Values from different data, recipes or features never meet in one test.
+A verdict is computed per setting: (suite, preset) and the task spec's ``split_by`` fields (dataset,
+recipe identity, and for FID the feature extractor, ...).  Values from different data, recipes or features
+never meet in one test.
 
 **Which models are compared.**  A claim compares two families at *matched size*, never our sizing:
 
@@ -40,10 +41,9 @@ from benchmark.spec import Claim, load_specs
 ALPHA = stats.ALPHA
 MIN_SEEDS = 2
 SIZE_FACTOR = 1.1  # "significantly smaller": at least 10% fewer params
-COLUMNS = ["claim", "kind", "margin", "preset", "dataset", "recipe_id", "budget", "verdict", "test", "alpha", "n_a",
+COLUMNS = ["claim", "kind", "margin", "setting", "preset", "dataset", "recipe_id", "budget", "verdict", "test", "alpha", "n_a",
            "n_b", "mean_a", "mean_b", "p_value", "p_adjusted", "mdd", "detail", "suite", "feature_extractor",
            "model_a", "model_b", "params_a", "params_b"]
-SETTING_KEYS = ["suite", "preset", "dataset", "recipe_id", "feature_extractor"]
 
 
 @dataclass(frozen=True)
@@ -218,24 +218,34 @@ def _mean(values: pd.Series) -> float:
 
 def compute_verdicts(frame: pd.DataFrame, claims: Optional[Tuple[Tuple[str, Claim], ...]] = None,
                      alpha: float = ALPHA) -> pd.DataFrame:
-    """One row per (claim, setting, pair) found in the completed records; see the module docstring."""
+    """One row per (claim, setting, pair) found in the completed records; see the module docstring.
+
+    A setting is (suite, preset) and the task spec's ``split_by`` fields (dataset, recipe identity, feature
+    extractor, image, ...): the same keys that give the report its separate tables."""
     frame = with_defaults(frame)
     done = frame[frame["status"] == "completed"] if "status" in frame.columns else frame.iloc[0:0]
-    rows = []
     claims = all_claims() if claims is None else claims
-    for setting, group in _settings(done):
-        tasks = set(group["task"])
-        found = [{**setting, **_row(c, group, p)} for task, c in claims if task in tasks for p in pairs(c, group)]
-        _decide(found, alpha)
-        rows += found
+    specs = load_specs()
+    rows = []
+    for task in dict.fromkeys(t for t, _ in claims):
+        keys = ["suite", "preset", *(specs.get(task).split_by if task in specs else ("dataset",))]
+        for setting, group in _settings(done[done["task"] == task], keys):
+            found = [{**setting, **_row(c, group, p)} for t, c in claims if t == task for p in pairs(c, group)]
+            _decide(found, alpha)
+            rows += found
     table = pd.DataFrame(rows)
     return table.reindex(columns=COLUMNS) if not table.empty else pd.DataFrame(columns=COLUMNS)
 
 
-def _settings(frame: pd.DataFrame):
+def _settings(frame: pd.DataFrame, keys: List[str]):
     if frame.empty:
         return []
-    keys = [k for k in SETTING_KEYS if k in frame.columns]
-    frame = frame.assign(**{k: frame[k].fillna("-") for k in keys})
-    return [({"feature_extractor": "-", **dict(zip(keys, values))}, group)
-            for values, group in frame.groupby(keys, sort=False)]
+    keys = [k for k in keys if k in frame.columns]
+    frame = frame.assign(**{k: frame[k].fillna("-").astype(str) for k in keys})
+    out = []
+    for values, group in frame.groupby(keys, sort=False):
+        setting = dict(zip(keys, values if isinstance(values, tuple) else (values,)))
+        label = ", ".join(str(v) for k, v in setting.items() if k != "suite")
+        out.append(({"feature_extractor": "-", "recipe_id": "-", "dataset": "-", **setting, "setting": label},
+                    group))
+    return out

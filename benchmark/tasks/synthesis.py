@@ -1,10 +1,18 @@
 """One synthesis run: train a few-shot GAN with FastGAN's recipe, evaluate FID/KID/SWD, profile G.
 
-Evaluation protocol (recorded with every value): the EMA generator in eval mode
-generates ``fid_samples`` images, compared with the whole training set (few-shot
-sets have no test split).  FID and KID use the feature extractor chosen by
-:func:`benchmark.metrics.extractors.choose_extractor` (Inception-v3 when its weights
-are here, else a named substitute); SWD needs no weights.
+Evaluation protocol (recorded with every value), the reference code's by default: the
+EMA generator generates ``fid_samples`` images in batches of ``eval_batch`` with
+BatchNorm in train mode (``recipe.eval_bn``: train | eval | recalibrate, recorded as
+``fid_mode``; see :mod:`benchmark.train.gan_sample`), compared with the whole training
+set (few-shot sets have no test split).  Images are streamed into the metrics batch by
+batch.  Every ``eval_every`` iterations and at the end the EMA generator is evaluated,
+as the reference evaluates its saved checkpoints; the record keeps the best and the
+last FID (and their iterations), and ``fid``/``kid``/``swd`` are those of the
+checkpoint ``recipe.fid_select`` picks (recorded as ``fid_selection``).  Evaluation
+runs on seeded RNGs that are restored afterwards, so two evaluations of one checkpoint
+agree and training continues exactly as without them.  FID and KID use the feature
+extractor chosen by :func:`benchmark.metrics.extractors.choose_extractor` (Inception-v3
+when its weights are here, else a named substitute); SWD needs no weights.
 """
 
 from __future__ import annotations
@@ -21,12 +29,13 @@ from benchmark.data.few_shot import FewShotSet, fmnist_class, image_folder_flat
 from benchmark.errors import UserError
 from benchmark.metrics import profile
 from benchmark.metrics.extractors import choose_extractor
-from benchmark.metrics.fidelity import evaluate_fidelity
+from benchmark.metrics.fidelity import evaluate_fidelity_stream
 from benchmark.metrics.memory import track_peak_memory
 from benchmark.models import MODELS
 from benchmark.paths import cache_dir
 from benchmark.train import precision
 from benchmark.train.gan import GANState, init_state, train_gan
+from benchmark.train.gan_sample import FID_MODES, generated_batches, isolated_rng
 from benchmark.train.recon import build_recon_loss
 from benchmark.train.resume import Checkpointer, seed_everything
 
@@ -42,17 +51,36 @@ def load_data(spec, data_path) -> FewShotSet:
     return fmnist_class(spec.subset or "sneaker", spec.shots or 100, spec.img_size, root=data_path)
 
 
-@torch.no_grad()
-def generate(G: torch.nn.Module, n: int, nz: int, seed: int, device, batch: int = 100) -> torch.Tensor:
-    """``n`` images from ``G`` in eval mode, as uint8 [n, C, S, S] (outputs clamped to [-1, 1])."""
-    G.eval()
-    g = torch.Generator().manual_seed(seed)
-    out = []
-    for start in range(0, n, batch):
-        z = torch.randn(min(batch, n - start), nz, generator=g).to(device)
-        img = G(z)[0].float().clamp(-1, 1)
-        out.append(img.add(1).mul(127.5).round().to(torch.uint8).cpu())
-    return torch.cat(out)
+def generate(G: torch.nn.Module, n: int, nz: int, seed: int, device, batch: int = 100,
+             mode: str = "eval") -> torch.Tensor:
+    """``n`` images from ``G`` as one uint8 [n, C, S, S] tensor (outputs clamped to [-1, 1]); for small sets.
+    Evaluation streams them instead (:func:`evaluate_generator`)."""
+    return torch.cat(list(generated_batches(G, n, nz, seed, device, batch, mode)))
+
+
+def evaluate_generator(G: torch.nn.Module, recipe, real: torch.Tensor, extractor, cache: Path, seed: int,
+                       gen_seed: int, device) -> Dict[str, Any]:
+    """FID/KID/SWD of ``recipe.fid_samples`` images of ``G`` against ``real``, generated under the recipe's
+    protocol and streamed; ``G`` and every RNG are left as they were."""
+    with isolated_rng(gen_seed):
+        batches = generated_batches(G, recipe.fid_samples, recipe.nz, gen_seed, device, recipe.eval_batch,
+                                    recipe.eval_bn, recipe.recal_batches)
+        res = evaluate_fidelity_stream(batches, recipe.fid_samples, real, extractor, recipe.kid_subset_size, cache,
+                                       seed)
+    return {"fid": res.fid, "kid": res.kid, "kid_std": res.kid_std, "swd": res.swd,
+            "fid_real_samples": res.real_samples, "kid_subset_size": res.kid_subset_size,
+            "kid_std_kind": res.kid_std_kind}
+
+
+def select_checkpoint(history, how: str) -> Dict[str, Any]:
+    """The evaluation ``how`` picks (best: lowest FID, the earliest on ties; last), plus best and last FIDs."""
+    evals = [h for h in history if "fid" in h]
+    if not evals:
+        raise UserError("the run finished without an evaluation; set recipe.eval_every or run more iterations")
+    best, last = min(evals, key=lambda h: h["fid"]), evals[-1]
+    chosen = best if how == "best" else last
+    return {"chosen": chosen, "fid_selection": how, "fid_iteration": chosen["iteration"], "fid_best": best["fid"],
+            "fid_best_iteration": best["iteration"], "fid_last": last["fid"], "fid_last_iteration": last["iteration"]}
 
 
 def _paths(ctx) -> Dict[str, Path]:
@@ -61,24 +89,20 @@ def _paths(ctx) -> Dict[str, Path]:
 
 
 def _callbacks(ctx, recipe, data: FewShotSet, device, paths, extractor, ckpt: Checkpointer):
-    fixed_z = torch.randn(GRID, recipe.nz, generator=torch.Generator().manual_seed(ctx.seed + 12345))
-
     def sample(s: GANState) -> None:
         if not s.dist.is_main:
             return
-        with torch.no_grad():
-            s.G_ema.eval()
-            img = s.G_ema(fixed_z.to(device))[0].float().clamp(-1, 1).cpu()
+        seed = ctx.seed + 12345  # the same latents at every grid
+        img = torch.cat(list(generated_batches(s.G_ema, GRID, recipe.nz, seed, device, recipe.eval_batch,
+                                               recipe.eval_bn, recipe.recal_batches)))
         paths["samples"].mkdir(parents=True, exist_ok=True)
-        save_image(img.add(1).div(2), paths["samples"] / f"iter_{s.iteration:07d}.png", nrow=8, padding=1)
+        save_image(img.float().div(255), paths["samples"] / f"iter_{s.iteration:07d}.png", nrow=8, padding=1)
 
     def evaluate(s: GANState) -> Dict[str, Any]:
         out = None
         if s.dist.is_main:  # rank 0 evaluates its EMA generator; the others wait for the numbers
-            fake = generate(s.G_ema, recipe.fid_samples, recipe.nz, ctx.seed + 777, device)
-            res = evaluate_fidelity(fake, data.images, extractor, recipe.kid_subset_size, paths["cache"], ctx.seed)
-            out = {"fid": res.fid, "kid": res.kid, "kid_std": res.kid_std, "swd": res.swd,
-                   "fid_real_samples": res.real_samples, "kid_subset_size": res.kid_subset_size}
+            out = evaluate_generator(s.G_ema, recipe, data.images, extractor, paths["cache"], ctx.seed,
+                                     ctx.seed + 777, device)
         return s.dist.broadcast_object(out)
 
     def checkpoint(s: GANState) -> None:
@@ -97,7 +121,7 @@ def run_synthesis(ctx) -> Dict[str, Any]:
     data = load_data(preset.data, ctx.data_path)
     device = torch.device(ctx.device)
     nc, size = data.images.shape[1], preset.data.img_size
-    G, D = entry.build(size, ngf=recipe.ngf, ndf=recipe.ndf, nz=recipe.nz, nc=nc)
+    G, D = entry.build(size, ngf=recipe.ngf, ndf=recipe.ndf, nz=recipe.nz, nc=nc, tanh=recipe.tanh)
     G, D = G.to(device), D.to(device)
     recon, recon_name = build_recon_loss(recipe.recon_loss, device)
     paths = _paths(ctx)
@@ -114,24 +138,28 @@ def run_synthesis(ctx) -> Dict[str, Any]:
         history = train_gan(state, data.images, recipe, recon, device, ctx.progress, evaluate, sample, checkpoint)
     if dist.is_main:
         _publish_grid(paths)
-    final = history[-1]
+    pick = select_checkpoint(history, recipe.fid_select)
+    final = pick.pop("chosen")
     cost = measure_gan_cost(state.G_ema, D, recipe.nz, preset.profile, ctx.device) if dist.is_main else {}
     dist.barrier()
     return {"dataset": data.name, "train_images": len(data.images), "img_size": size,
             "iterations": state.iteration, "fid": final["fid"], "kid": final["kid"], "kid_std": final["kid_std"],
             "swd": final["swd"], "feature_extractor": extractor.name, "fid_samples": recipe.fid_samples,
             "fid_real_samples": final["fid_real_samples"], "kid_subset_size": final["kid_subset_size"],
-            "fid_generator": "ema", "fid_mode": "eval", "recon_loss": recon_name,
+            "fid_generator": "ema", "fid_mode": FID_MODES[recipe.eval_bn], "fid_gen_batch": recipe.eval_batch,
+            **pick, "kid_std_kind": final.get("kid_std_kind"), "recon_loss": recon_name,
+            "recon_reduction": recipe.recon_reduction, "hflip": recipe.hflip, "sampling": recipe.sampling,
+            "tanh": recipe.tanh, "lr": recipe.lr,
             "sample_grid": str(paths["grid"].relative_to(paths["grid"].parents[1])), "history": history,
             "global_batch": recipe.batch_size * dist.world, "checkpoint_saves": ckpt.saves, **cost, **memory,
-            **{f"train_{k}": v for k, v in ex.as_record().items()}}
+            **ckpt.record(), **{f"train_{k}": v for k, v in ex.as_record().items()}}
 
 
 def _extractor(ctx, nc: int, paths):
     """Rank 0 picks (and, the first time, trains and caches) the extractor; the others then read the cache."""
     if not ctx.dist.is_main:
         ctx.dist.barrier()
-    extractor = choose_extractor(nc=nc, cache_dir=paths["cache"], inception_weights=ctx.inception_weights)
+    extractor = choose_extractor(nc=nc, cache_dir=paths["cache"], inception_weights=ctx.options.get("inception_weights"))
     if ctx.dist.is_main:
         ctx.dist.barrier()
     return extractor

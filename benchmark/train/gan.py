@@ -1,12 +1,16 @@
 """FastGAN's training loop (Liu et al., ICLR 2021), written for this harness.
 
-One iteration: DiffAugment real and generated images; D step on real images
-(hinge with a random margin, ``relu(U(0.8, 1) - D(x))``, plus the reconstruction
-losses of its three decoders) and on generated ones (``relu(U(0.8, 1) + D(G(z)))``);
-G step (``-D(G(z))``); EMA of G's parameters.  Every random draw comes from one
-seeded ``torch.Generator`` (the noise layers draw from torch's global RNG, which
-checkpoints save too).  Evaluation, sample grids and checkpoints happen at the
-recipe's intervals through the callbacks the task passes in.
+One iteration: a batch of real images (per-epoch permutation and random flips, as the
+reference loader: :mod:`benchmark.train.real_batches`); DiffAugment real and generated
+images; D step on real images (hinge with a random margin, ``relu(U(0.8, 1) - D(x))``,
+plus the reconstruction losses of its three decoders, each summed over the batch's
+images as the reference does, or averaged: ``recipe.recon_reduction``) and on generated
+ones (``relu(U(0.8, 1) + D(G(z)))``); G step (``-D(G(z))``); EMA of G's parameters.
+Every random draw comes from one seeded ``torch.Generator`` (the noise layers draw from
+torch's global RNG, which checkpoints save too).  Evaluation, sample grids and
+checkpoints happen at the recipe's intervals through the callbacks the task passes in;
+the task's callbacks keep every RNG and buffer as they found them, so evaluating does
+not change the training stream.
 
 Under torchrun each rank draws its own batch and noise (its generator is seeded
 with the rank) and the gradients of D and G are averaged over ranks before each
@@ -31,10 +35,10 @@ import torch.nn.functional as F
 from baselines.fastgan.diffaug import diff_augment
 from baselines.fastgan.discriminator import crop_quarter
 from benchmark.config import GANRecipe
-from benchmark.data.few_shot import sample_batch
 from benchmark.errors import TrainingDiverged
 from benchmark.train.classify import Progress
 from benchmark.train.distributed import DistContext
+from benchmark.train.real_batches import SamplerState, real_batch
 
 
 @dataclass
@@ -48,16 +52,19 @@ class GANState:
     iteration: int = 0
     dist: DistContext = DistContext()
     history: List[Dict[str, float]] = field(default_factory=list)
+    sampler: SamplerState = field(default_factory=SamplerState)
 
     def state_dict(self) -> Dict:
         return {"G": self.G.state_dict(), "G_ema": self.G_ema.state_dict(), "D": self.D.state_dict(),
                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(), "iteration": self.iteration,
-                "history": self.history}
+                "history": self.history, "sampler": self.sampler.state_dict()}
 
     def load_state_dict(self, state: Dict) -> None:
         for name in ("G", "G_ema", "D", "opt_g", "opt_d"):
             getattr(self, name).load_state_dict(state[name])
         self.iteration, self.history = state["iteration"], list(state["history"])
+        if "sampler" in state:
+            self.sampler.load_state_dict(state["sampler"])
 
 
 def init_state(G, D, recipe: GANRecipe, seed: int, dist: DistContext = DistContext()) -> GANState:
@@ -87,26 +94,28 @@ def _resize(x: torch.Tensor, size: int) -> torch.Tensor:
     return x if x.shape[-1] == size else F.interpolate(x, size=size)
 
 
-def d_real_loss(D, real: torch.Tensor, recon, g: torch.Generator) -> Dict[str, torch.Tensor]:
+def d_real_loss(D, real: torch.Tensor, recon, g: torch.Generator, reduction: str = "sum") -> Dict[str, torch.Tensor]:
+    """Hinge on real images plus the decoders' reconstruction losses (``recon`` gives one value per image,
+    reduced over the batch by ``reduction``: sum, as the reference, or mean)."""
     quarter = int(torch.randint(4, (1,), generator=g))
     pred, rec = D(real, reconstruct=True, quarter=quarter)
     a = rec.whole.shape[-1]
     hinge = F.relu(_margin(pred, g) - pred).mean()
-    rec_loss = (recon(rec.whole, _resize(real, a)) + recon(rec.small, _resize(real, a))
-                + recon(rec.part, _resize(crop_quarter(real, quarter), a)))
-    return {"d_real": hinge, "d_recon": rec_loss}
+    per_image = (recon(rec.whole, _resize(real, a)) + recon(rec.small, _resize(real, a))
+                 + recon(rec.part, _resize(crop_quarter(real, quarter), a)))
+    return {"d_real": hinge, "d_recon": per_image.sum() if reduction == "sum" else per_image.mean()}
 
 
 def train_step(s: GANState, images: torch.Tensor, recipe: GANRecipe, recon, device) -> Dict[str, float]:
     g, policy = s.gen, [p for p in recipe.diffaug.split(",") if p]
-    real = sample_batch(images, recipe.batch_size, g).to(device)
+    real = real_batch(images, s.sampler, recipe.batch_size, recipe.sampling, recipe.hflip, g).to(device)
     z = torch.randn(recipe.batch_size, recipe.nz, generator=g).to(device)
     fake = s.G(z)  # [full, aux]
     real_aug = diff_augment(real, policy, generator=g)
     fake_aug = [diff_augment(f, policy, generator=g) for f in fake]
 
     s.opt_d.zero_grad(set_to_none=True)
-    parts = d_real_loss(s.D, real_aug, recon, g)
+    parts = d_real_loss(s.D, real_aug, recon, g, recipe.recon_reduction)
     pred_fake = s.D([f.detach() for f in fake_aug])
     parts["d_fake"] = F.relu(_margin(pred_fake, g) + pred_fake).mean()
     d_loss = parts["d_real"] + parts["d_recon"] + parts["d_fake"]

@@ -149,3 +149,80 @@ def test_choose_extractor_uses_inception_from_the_hub_cache(tmp_path, monkeypatc
     monkeypatch.setattr(extractors, "INCEPTION_SHA256_PREFIX", extractors.hashlib.sha256(b"x").hexdigest()[:8])
     choice = choose_extractor(nc=1, cache_dir=tmp_path)
     assert (choice.name, choice.kind, choice.weights_path) == ("inception-v3-compat", "inception", weights)
+
+
+# --- streaming and the evaluation protocol
+
+
+def test_streamed_evaluation_equals_torch_fidelity_on_the_whole_set(tiny, garments, tmp_path):
+    from benchmark.metrics.fidelity import UInt8Images
+
+    sneakers, sandals = garments
+    fake, real = sandals[:50], sneakers[:40]
+    ours = _evaluate(fake, real, tiny, tmp_path, kid=20)
+    ref = torch_fidelity.calculate_metrics(input1=UInt8Images(fake, False), input2=UInt8Images(real, False),
+                                           fid=True, kid=True, kid_subset_size=20, kid_subsets=100,
+                                           feature_extractor=tiny.name, rng_seed=0, cuda=False, verbose=False,
+                                           save_cpu_ram=True)
+    assert ours.fid == pytest.approx(ref[torch_fidelity.KEY_METRIC_FID], rel=1e-5)
+    assert ours.kid == pytest.approx(ref[torch_fidelity.KEY_METRIC_KID_MEAN], rel=1e-5)
+    assert ours.kid_std_kind == "both-sets-subsampled"
+    assert _evaluate(fake, real, tiny, tmp_path, kid=100).kid_std_kind == "fake-subsets-only"  # clamped to 40
+
+
+def test_two_evaluations_of_one_checkpoint_agree(tiny, garments, tmp_path):
+    from baselines.fastgan import build_fastgan
+    from benchmark.config import GANRecipe
+    from benchmark.metrics.fidelity import clear_caches
+    from benchmark.tasks.synthesis import evaluate_generator
+    from benchmark.train.classify import state_digest
+
+    torch.manual_seed(0)
+    G, _ = build_fastgan(32, ngf=8, ndf=8, nz=16, nc=1)
+    real = torch.nn.functional.pad(garments[0][:40], (2, 2, 2, 2))  # 32 px
+    recipe = GANRecipe(name="t", nz=16, fid_samples=24, eval_batch=8, kid_subset_size=20)
+    digest, rng = state_digest(G), torch.get_rng_state()
+    first = evaluate_generator(G, recipe, real, tiny, tmp_path / "cache", seed=0, gen_seed=7, device="cpu")
+    clear_caches()
+    second = evaluate_generator(G, recipe, real, tiny, tmp_path / "cache", seed=0, gen_seed=7, device="cpu")
+    assert first == second and first["fid"] > 0
+    assert state_digest(G) == digest and torch.equal(torch.get_rng_state(), rng)
+
+
+def test_fid_memory_does_not_grow_with_the_sample_count(tiny, garments, tmp_path):
+    """The generator is called in batches and no tensor holding every generated image is ever built."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from benchmark.metrics.fidelity import evaluate_fidelity_stream
+
+    real = garments[0][:30]
+    image = tuple(real.shape[1:])
+
+    class LargestImageTensor(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.rows = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            for t in out if isinstance(out, (tuple, list)) else (out,):
+                if torch.is_tensor(t) and t.dim() == 4 and tuple(t.shape[1:]) == image:
+                    self.rows = max(self.rows, t.shape[0])
+            return out
+
+    def largest(n):
+        calls = []
+
+        def batches():
+            g = torch.Generator().manual_seed(n)
+            for start in range(0, n, 8):
+                calls.append(min(8, n - start))
+                yield torch.randint(0, 256, (calls[-1], *image), dtype=torch.uint8, generator=g)
+
+        with LargestImageTensor() as mode:
+            evaluate_fidelity_stream(batches(), n, real, tiny, 20, tmp_path / f"c{n}", 0, cuda=False)
+        assert max(calls) == 8 and sum(calls) == n
+        return mode.rows
+
+    small, large = largest(40), largest(240)
+    assert small == large <= len(real)  # bounded by the real set and the batch, not by the 240 samples

@@ -116,3 +116,17 @@ def test_an_explicit_device_gives_the_same_value_on_cpu():
     plain = sliced_wasserstein_distance(a, b, torch.Generator().manual_seed(2))
     placed = sliced_wasserstein_distance(a, b, torch.Generator().manual_seed(2), device=torch.device("cpu"))
     assert plain == placed
+
+
+def test_streamed_batches_give_the_same_value():
+    from benchmark.metrics.swd import PatchCollector, compare, make_plan
+
+    a, b = _blobs(37, channels=3, seed=2), _blobs(20, channels=3, seed=3)
+    whole = sliced_wasserstein_distance(a, b, _gen(4), **FAST)
+    plan = make_plan(a.shape[1:], 37, _gen(4), **FAST)
+    stream = PatchCollector(plan)
+    for start, stop in ((0, 5), (5, 21), (21, 37)):  # uneven batches, as a generator might yield them
+        stream.add(a[start:stop])
+    assert compare(plan, stream, b).per_level_x1e3 == whole.per_level_x1e3
+    with pytest.raises(UserError, match="at most 37"):
+        stream.add(a[:1])

@@ -22,9 +22,12 @@ COLUMNS = (
 CLAIMS = (Claim("SASE-GAN FID < FastGAN FID", "SASE-GAN", "FastGAN", "fid", False),)
 
 NOTES = (
-    "FID/KID: {fid_samples} images from the {fid_generator} generator (BatchNorm in {fid_mode} mode) against "
+    "FID/KID: {fid_samples} images from the {fid_generator} generator (BatchNorm in {fid_mode} mode, generated "
+    "in batches of {fid_gen_batch}), at the {fid_selection} of the evaluated checkpoints, against "
     "the whole training set (few-shot sets have no test split), features from `{feature_extractor}`. KID is "
-    "shown x1e3. SWD: sliced Wasserstein distance on 7x7 patches of a Laplacian pyramid (x1e3), weight-free. "
+    "shown x1e3 (its ± over seeds; the within-run KID std is of kind {kid_std_kind}). Recipe fields: "
+    "reconstruction loss {recon_reduction} over the batch, horizontal flip {hflip}, {sampling} sampling. "
+    "SWD: sliced Wasserstein distance on 7x7 patches of a Laplacian pyramid (x1e3), weight-free. "
     "GMACs of G per image (fvcore multiply-adds); G img/s: generator images/s at batch {infer_batch}. "
     "95% CI: mean ± t(0.975, n-1) * std / sqrt(n) over seeds."
 )

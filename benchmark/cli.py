@@ -53,10 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", type=_seeds, default=[0], help="comma-separated seeds (default: 0)")
     run.add_argument("--results-dir", type=Path, default=Path("results"))
     run.add_argument("--device", default=None, help="cpu or cuda[:N] (default: cuda if available)")
-    for spec in _specs().values():  # options a task adds, e.g. synthesis's --inception-weights
-        for opt in spec.options:
-            run.add_argument(opt.flag, dest=opt.dest, default=None, metavar="PATH" if opt.is_file else None,
-                             help=f"{spec.name}: {opt.help}")
+    for flag, (opt, tasks) in _task_flags().items():  # options tasks add, e.g. --inception-weights
+        run.add_argument(flag, dest=opt.dest, default=None, metavar="PATH" if opt.is_file else None,
+                         help=f"{', '.join(tasks)}: {opt.help}")
     run.add_argument("--recipe", default=None,
                      help="a named recipe for every model (see `list`; default: the preset's)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -183,6 +182,15 @@ def _specs():
     return load_specs()
 
 
+def _task_flags() -> dict:
+    """flag -> (its first declaration, the tasks that take it): a flag shared by tasks is added once."""
+    flags: dict = {}
+    for spec in _specs().values():
+        for opt in spec.options:
+            flags.setdefault(opt.flag, (opt, []))[1].append(spec.name)
+    return flags
+
+
 def _task_options(spec, args) -> dict:
     """The values of the options ``spec`` declares; a file option must name a file."""
     values = {}
@@ -192,8 +200,8 @@ def _task_options(spec, args) -> dict:
             raise UserError(f"{opt.flag} {value}: no such file")
         if value is not None:
             values[opt.dest] = value
-    others = [o.flag for s in _specs().values() if s is not spec for o in s.options
-              if getattr(args, o.dest, None) is not None and o.dest not in values]
+    others = [flag for flag, (o, tasks) in _task_flags().items()
+              if spec.name not in tasks and getattr(args, o.dest, None) is not None]
     if others:
         raise UserError(f"{', '.join(others)} does not apply to the {spec.name} task")
     return values
@@ -350,6 +358,14 @@ def cmd_perf(args) -> int:
     return 0
 
 
+def _recipe_length(r) -> str:
+    if hasattr(r, "epochs"):
+        return f"{r.epochs} epochs, batch {r.batch_size} per process"
+    if hasattr(r, "iterations"):
+        return f"{r.iterations} iterations, batch {r.batch_size} per process"
+    return f"{r.iters_per_scale} iterations per scale"
+
+
 def cmd_list(args) -> int:
     from benchmark.models import MODELS
     from benchmark.recipes import RECIPES
@@ -362,8 +378,7 @@ def cmd_list(args) -> int:
             print(f"  preset {p.name:<8} {p.description}")
     print("recipes (--recipe NAME):")
     for name, r in RECIPES.items():
-        length = f"{r.epochs} epochs" if hasattr(r, "epochs") else f"{r.iterations} iterations"
-        print(f"  {name:<24} {type(r).__name__:<9} {length}, batch {r.batch_size} per process")
+        print(f"  {name:<24} {type(r).__name__:<12} {_recipe_length(r)}")
     print("models (suite, scale, family, input, params):")
     for name, e in MODELS.items():
         flag = "" if e.in_suite else "  (not in the default list)"

@@ -123,6 +123,38 @@ class GANRecipe:
 
 
 @dataclass(frozen=True)
+class SinGANRecipe:
+    """SinGAN's training recipe (defaults: the published ``config.py``).
+
+    The pyramid's bounds (max/min size, scale factor) belong to the data spec
+    (:class:`benchmark.data.single_image.OneShotData`), since they fix the image.  The trainer is
+    :mod:`benchmark.train.singan`.
+    """
+
+    name: str
+    iters_per_scale: int = 2000
+    nfc: int = 32
+    min_nfc: int = 32
+    lr_g: float = 5e-4
+    lr_d: float = 5e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    g_steps: int = 3
+    d_steps: int = 3
+    gp_weight: float = 0.1
+    alpha: float = 10.0  # reconstruction loss weight
+    noise_amp: float = 0.1  # noise amplitude per scale = noise_amp * RMSE of the reconstruction
+    lr_decay_at: float = 0.8  # fraction of iters_per_scale (1600 of 2000)
+    lr_gamma: float = 0.1
+    eval_samples: int = 50  # random samples for SIFID, diversity and the structure metrics
+    grid_samples: int = 16  # samples in the published grid
+
+    @property
+    def decay_iter(self) -> int:
+        return int(round(self.lr_decay_at * self.iters_per_scale))
+
+
+@dataclass(frozen=True)
 class ProfileSpec:
     """How cost is measured: the throughput protocol (see :mod:`benchmark.metrics.protocol`).
 

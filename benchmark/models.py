@@ -20,6 +20,7 @@ also answers the pseudo-scales ``'ladder'`` and ``'ablation'``, so a preset with
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterable, List, Optional
 
@@ -28,9 +29,11 @@ import baselines.resnext  # noqa: F401  registers the paper-scale grouped contro
 import sase  # noqa: F401  registers SASE-ResNet in timm
 from baselines import fastgan
 from baselines.ladder import ABLATION_BUDGET, BUDGETS, RULES, SOLVED, TOLERANCE, ladder_name, solve
+from baselines.singan import build_singan
 from benchmark.registry import Registry
 from sase import gan as sase_gan
 from sase.resnet import LADDER_ABLATIONS, S32_ABLATIONS
+from sase.singan import build_sase_singan
 
 
 @dataclass(frozen=True)
@@ -213,3 +216,11 @@ register(ModelEntry("fastgan", "FastGAN", "synthesis", "any", 256, 3, paper_name
                     build=fastgan.build_fastgan))
 register(ModelEntry("sase_gan", "SASE-GAN", "synthesis", "any", 256, 3, paper_name="SASE-GAN",
                     build=sase_gan.build_sase_gan))
+
+# one-shot: a per-scale model factory each (the preset's image fixes the pyramid); SinGAN as published and
+# the authors' SASE-SinGAN, plus its residual form (see sase/README.md)
+register(ModelEntry("singan", "SinGAN", "one-shot", "any", 250, 3, paper_name="SinGAN", build=build_singan))
+register(ModelEntry("sase_singan", "SASE-SinGAN", "one-shot", "any", 250, 3, paper_name="SASE-SinGAN",
+                    build=build_sase_singan))
+register(ModelEntry("sase_singan_residual", "SASE-SinGAN", "one-shot", "any", 250, 3, in_suite=False,
+                    ablation="residual", build=functools.partial(build_sase_singan, residual=True)))

@@ -25,10 +25,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Union
 
-from benchmark.config import GANRecipe, Recipe
+from benchmark.config import GANRecipe, Recipe, SinGANRecipe
 from benchmark.registry import Registry
 
-RECIPES: Registry[Union[Recipe, GANRecipe]] = Registry("recipe")
+RECIPES: Registry[Union[Recipe, GANRecipe, SinGANRecipe]] = Registry("recipe")
 
 
 def _add(recipe):
@@ -67,6 +67,12 @@ FASTGAN_DATASETS = {
     )
     for name in names
 }
+
+
+# One-shot: SinGAN's published recipe (2,000 iterations per scale), and CPU-sized ones for the presets
+SINGAN = _add(SinGANRecipe(name="singan-2000", iters_per_scale=2000, eval_samples=100))
+SINGAN_CPU = _add(SinGANRecipe(name="singan-cpu-100", iters_per_scale=100, eval_samples=50))
+SINGAN_SMOKE = _add(SinGANRecipe(name="singan-smoke", iters_per_scale=4, eval_samples=8, grid_samples=4))
 
 
 def recipe_for(task: str, name: str) -> Union[Recipe, GANRecipe]:

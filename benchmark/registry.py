@@ -8,7 +8,7 @@ that lists the valid choices.
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Dict, Generic, Iterator, List, Optional, TypeVar
+from typing import Dict, Generic, Iterator, List, TypeVar
 
 from benchmark.errors import UserError
 

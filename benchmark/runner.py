@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import importlib
 import json
 import logging
 import subprocess
@@ -99,11 +100,30 @@ def check_models(suite: cfg.Suite, models: Sequence[str]) -> None:
             raise UserError(f"model {name!r} belongs to the {entry.suite} suite, not {suite.name}")
 
 
+def data_units(suite: cfg.Suite, preset: cfg.Preset, data_path: Optional[str]) -> List[Optional[str]]:
+    """The data of each run: ``[data_path]``, or what the task spec's ``units`` makes of it (one-shot: one
+    unit per image of a folder, or per photo of the preset's embedded set)."""
+    from benchmark.spec import load_specs
+
+    spec = load_specs().get(suite.task)
+    if not spec.units:
+        return [data_path]
+    module, _, name = spec.units.partition(":")
+    return list(getattr(importlib.import_module(module), name)(preset, data_path))
+
+
+def _data_id(data_path: Optional[str]) -> Optional[str]:
+    if not data_path:
+        return None
+    path = Path(data_path).expanduser()
+    return str(path.resolve()) if path.exists() else str(data_path)  # e.g. "skimage:coffee"
+
+
 def run_key(suite: cfg.Suite, preset: cfg.Preset, model: str, seed: int, data_path: Optional[str],
             device: str) -> str:
     """What makes two runs the same run: the resolved config, the data and the kind of device."""
     blob = json.dumps({"suite": suite.name, "preset": cfg.to_dict(preset), "model": model, "seed": seed,
-                       "data": str(Path(data_path).expanduser().resolve()) if data_path else None,
+                       "data": _data_id(data_path),
                        "device": device.split(":")[0]}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
@@ -163,35 +183,36 @@ def run_suite(suite: cfg.Suite, preset: cfg.Preset, models: Sequence[str], seeds
     task = task_for(suite)
     index = RecordIndex(results_dir) if dist.is_main else None  # parsed once, then only new or changed files
     records = []
-    for model in models:
-        for seed in seeds:
-            key = run_key(suite, preset, model, seed, data_path, device)
-            # the lock first, then the records: another process may have finished this key meanwhile
-            with RunLock(results_dir, key, f"{suite.name} {model} seed {seed}") if dist.is_main else nullcontext():
-                known = index.refresh() if index is not None else []
-                previous = find_previous(known, suite.name, key, rerun) if dist.is_main else None
-                previous = dist.broadcast_object(previous)
-                if previous and previous["status"] == "completed":
-                    log.info("%s seed %d already completed as %s; kept", model, seed, previous["run_id"])
-                    record = {**previous, "skipped": True}
-                else:
-                    resume_id = previous["run_id"] if previous else None
-                    run_id = dist.broadcast_object(resume_id or new_run_id(suite.name, model, preset.name, seed))
-                    run_dir = Path(results_dir) / "runs" / run_id
-                    if dist.is_main:
-                        ensure_under(results_dir, run_dir)
-                        clean_stale_temps(run_dir)
-                        clean_stale_temps(records_dir(results_dir, suite.name), recursive=False)
-                    ctx = RunContext(suite, preset, model, seed, run_id, run_dir, data_path,
-                                     device, progress if dist.is_main else Progress, dict(options or {}), dist)
-                    record = run_one(task, ctx, key)
-                    done = find_previous(known, suite.name, key) if rerun and dist.is_main else None
-                    if done and done["status"] == "completed" and record["status"] == "completed":
-                        record = {**record, "supersedes": done["run_id"]}  # the run this re-run re-measures
-                        write_record(results_dir, record)
-            records.append(record)
-            if on_record and dist.is_main:
-                on_record(record)
+    for unit in data_units(suite, preset, data_path):  # one run per image for one-shot folders
+        for model in models:
+            for seed in seeds:
+                key = run_key(suite, preset, model, seed, unit, device)
+                # the lock first, then the records: another process may have finished this key meanwhile
+                with RunLock(results_dir, key, f"{suite.name} {model} seed {seed}") if dist.is_main else nullcontext():
+                    known = index.refresh() if index is not None else []
+                    previous = find_previous(known, suite.name, key, rerun) if dist.is_main else None
+                    previous = dist.broadcast_object(previous)
+                    if previous and previous["status"] == "completed":
+                        log.info("%s seed %d already completed as %s; kept", model, seed, previous["run_id"])
+                        record = {**previous, "skipped": True}
+                    else:
+                        resume_id = previous["run_id"] if previous else None
+                        run_id = dist.broadcast_object(resume_id or new_run_id(suite.name, model, preset.name, seed))
+                        run_dir = Path(results_dir) / "runs" / run_id
+                        if dist.is_main:
+                            ensure_under(results_dir, run_dir)
+                            clean_stale_temps(run_dir)
+                            clean_stale_temps(records_dir(results_dir, suite.name), recursive=False)
+                        ctx = RunContext(suite, preset, model, seed, run_id, run_dir, unit,
+                                         device, progress if dist.is_main else Progress, dict(options or {}), dist)
+                        record = run_one(task, ctx, key)
+                        done = find_previous(known, suite.name, key) if rerun and dist.is_main else None
+                        if done and done["status"] == "completed" and record["status"] == "completed":
+                            record = {**record, "supersedes": done["run_id"]}  # the run this re-run re-measures
+                            write_record(results_dir, record)
+                records.append(record)
+                if on_record and dist.is_main:
+                    on_record(record)
     return records
 
 

@@ -51,6 +51,8 @@ class Claim:
     B by more than ``margin``, in the metric's units: one-sided test against the margin).
     ``fewer_params``: the claim's size premise ("with significantly smaller models"), checked on the
     models actually compared; a premise the compared models do not meet makes the claim *not testable*.
+    ``matched_size``: compare models within +-10% params (the default); a claim about the authors' own
+    architecture against its published baseline (SASE-SinGAN vs SinGAN) sets it False and shows the sizes.
     """
 
     name: str
@@ -62,6 +64,7 @@ class Claim:
     margin: float = 0.0
     fewer_params: bool = False
     params_field: str = "params"
+    matched_size: bool = True  # False: the claim is about the authors' model as published, whatever its size
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,7 @@ class TaskSpec:
     published_metrics: Mapping[str, Tuple[str, float]] = field(default_factory=dict)  # pub metric -> (field, scale)
     caveat: Optional[Callable[[Mapping[str, Any]], str]] = None  # split values -> a warning above the table
     options: Tuple[Option, ...] = ()
+    units: Optional[str] = None  # "module:function" (preset, data_path) -> the data of each run; None: one
     estimate: Optional[str] = None  # "module:function" (plan -> seconds or None), printed before a suite runs
     palette: Mapping[str, str] = field(default_factory=dict)  # family -> colour
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from benchmark import recipes as R
 from benchmark.config import DataSpec, FewShotData, Preset, ProfileSpec, Runtime, Suite
+from benchmark.data.single_image import SKIMAGE_PHOTOS, OneShotData
 from benchmark.registry import Registry
 
 SUITES: Registry[Suite] = Registry("suite")
@@ -129,6 +130,41 @@ SYNTHESIS = SUITES.add(
                 runtime=Runtime(deterministic=False),
                 profile=ProfileSpec(infer_batch=4, train_batch=8),
                 description="a few-shot folder (--data PATH) at 1024 px, 75k iterations, as published",
+            ),
+        ),
+    ),
+)
+
+ONE_SHOT = SUITES.add(
+    "one-shot",
+    Suite(
+        name="one-shot",
+        task="one-shot",
+        description="SASE-SinGAN vs SinGAN on single real photos: SIFID, SSIM at the coarsest scale, diversity",
+        presets=(
+            Preset(
+                name="smoke",
+                model_scale="any",
+                data=OneShotData(images=("coffee",), max_size=24, min_size=12),
+                recipe=R.SINGAN_SMOKE,
+                pins=("iters_per_scale", "eval_samples", "grid_samples"),
+                description="coffee at 24 px, 3 scales, 4 iterations per scale: proves the wiring in seconds",
+            ),
+            Preset(
+                name="default",
+                model_scale="any",
+                data=OneShotData(images=("coffee", "chelsea"), max_size=64, min_size=25),
+                recipe=R.SINGAN_CPU,
+                description="coffee and chelsea at 64 px (4 scales), 100 iterations per scale, both models",
+            ),
+            Preset(
+                name="paper",
+                model_scale="any",
+                data=OneShotData(images=tuple(SKIMAGE_PHOTOS)),
+                recipe=R.SINGAN,
+                runtime=Runtime(deterministic=False),
+                description="SinGAN's published setting: max 250 / min 25 px, factor 0.75, 2,000 iterations per "
+                            "scale, on every embedded photo or --data (an image or a folder: one run each)",
             ),
         ),
     ),

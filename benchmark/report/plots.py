@@ -179,7 +179,7 @@ def _curve(sec: Section) -> List[str]:
 def _sample_grids(sec: Section) -> List[str]:
     lines = []
     for _, r in sec.rows.sort_values("model").drop_duplicates("model", keep="last").iterrows():
-        for key, what in (("sample_grid", "latest samples"), ("pyramid_png", "pyramid (real vs generated per scale)")):
+        for key, what in (("sample_grid", "latest samples"), ("pyramid_picture", "pyramid (real vs generated per scale)")):
             png = r.get(key)
             if isinstance(png, str) and (sec.results_dir / png).exists():
                 lines.append(f"**{r['model']}** (seed {r['seed']}), {what}:\n\n![{r['model']} {what}](../{png})")

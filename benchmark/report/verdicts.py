@@ -130,7 +130,7 @@ def _size_reason(claim: Claim, pa: float, pb: float) -> Optional[str]:
         return "params not recorded"
     if claim.fewer_params:
         return stats.fewer_params_premise(pa, pb, SIZE_FACTOR)
-    if abs(pa / pb - 1) > stats.BUDGET_TOLERANCE:
+    if claim.matched_size and abs(pa / pb - 1) > stats.BUDGET_TOLERANCE:
         return (f"sizes not matched: {pa / 1e6:.3g}M vs {pb / 1e6:.3g}M params ({pa / pb - 1:+.0%}; a fair "
                 f"comparison needs +-{stats.BUDGET_TOLERANCE:.0%}); run the ladder preset")
     return None
@@ -191,6 +191,9 @@ def _row(claim: Claim, group: pd.DataFrame, pair: Pair) -> Dict[str, object]:
     forward, opposite = _tests(claim, a, b)
     mdd = stats.min_detectable_difference(len(a), len(b), float(a.std(ddof=1)), float(b.std(ddof=1)))
     detail = f"difference {row['mean_a'] - row['mean_b']:+.3g}"
+    if not claim.matched_size:
+        detail += f"; params {row['params_a'] / 1e6:.3g}M vs {row['params_b'] / 1e6:.3g}M (not size-matched: the claim"
+        detail += " is about the authors' model)"
     if math.isnan(forward.p_value):
         return {**row, "verdict": "inconclusive", "mdd": mdd, "detail": "the test is undefined (no variance)"}
     return {**row, "p_value": forward.p_value, "p_opposite": opposite.p_value, "mdd": mdd, "detail": detail}

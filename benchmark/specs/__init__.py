@@ -1,9 +1,9 @@
 """The built-in task specs, registered here in one explicit list (see :mod:`benchmark.spec`)."""
 
 from benchmark.spec import TASK_SPECS, register_spec
-from benchmark.specs import recognition, synthesis
+from benchmark.specs import one_shot, recognition, synthesis
 
-BUILTIN = (recognition.SPEC, synthesis.SPEC)
+BUILTIN = (recognition.SPEC, synthesis.SPEC, one_shot.SPEC)
 
 for _spec in BUILTIN:
     if _spec.name not in TASK_SPECS:

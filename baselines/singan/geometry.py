@@ -1,0 +1,70 @@
+"""SinGAN's image pyramid: how many scales, and each scale's height and width.
+
+Source: Rott Shaham, Dekel & Michaeli, "SinGAN" (ICCV 2019), and the facts of the
+published code, GitHub ``tamarott/SinGAN`` (``SinGAN/functions.py``,
+``adjust_scales2image`` and ``creat_reals_pyramid``; ``SinGAN/imresize.py``).
+Our own implementation of the same arithmetic:
+
+* the image is first shrunk (never enlarged) so that its long side is at most
+  ``max_size``: factor ``scale1 = min(max_size / max(h, w), 1)``;
+* the number of scales is counted on the *original* image with the nominal factor
+  (0.75): ``ceil(log_{0.75}(min_size / min(h, w))) + 1`` minus the scales that the
+  ``max_size`` cap removes, ``ceil(log_{0.75}(min(max_size, L) / L))`` with ``L`` the
+  long side;
+* the factor is then re-fitted so that the coarsest scale's short side is exactly
+  ``min_size``: ``(min_size / min(h1, w1)) ** (1 / stop_scale)``;
+* scale ``n`` (0 = coarsest) is the resized image times ``factor ** (stop_scale - n)``.
+
+Every output size is ``ceil(input size * factor)``, as MATLAB-style ``imresize`` (and
+SinGAN's port of it) computes it, in float64 exactly as the published code does, so
+its rounding quirks are reproduced too.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Tuple
+
+__all__ = ["PyramidGeometry", "pyramid_geometry", "resized_size"]
+
+
+@dataclass(frozen=True)
+class PyramidGeometry:
+    """Scale sizes of one image, coarsest first; ``sizes[-1]`` is the training image's size."""
+
+    orig_size: Tuple[int, int]  # (h, w) of the image file
+    sizes: Tuple[Tuple[int, int], ...]  # (h, w) per scale, coarsest first
+    scale_factor: float  # the re-fitted factor between neighbouring scales (about 0.75)
+    scale1: float  # the first shrink, original -> finest scale
+
+    @property
+    def num_scales(self) -> int:
+        return len(self.sizes)
+
+
+def resized_size(h: int, w: int, factor: float) -> Tuple[int, int]:
+    """``imresize``'s output size: ``ceil(size * factor)`` per side (sides unchanged at factor 1)."""
+    if factor == 1.0:
+        return h, w
+    return math.ceil(h * factor), math.ceil(w * factor)
+
+
+def pyramid_geometry(h: int, w: int, max_size: int = 250, min_size: int = 25,
+                     scale_factor: float = 0.75) -> PyramidGeometry:
+    """The pyramid SinGAN trains on for an ``h`` x ``w`` image (defaults: the published ones)."""
+    if min(h, w) < min_size:
+        raise ValueError(f"image {h}x{w} is smaller than min_size={min_size} on its short side")
+    if max_size < min_size:
+        raise ValueError(f"max_size={max_size} must be at least min_size={min_size}")
+    long_side, short_side = max(h, w), min(h, w)
+    num_scales = math.ceil(math.log(min_size / short_side, scale_factor)) + 1
+    scale2stop = math.ceil(math.log(min(max_size, long_side) / long_side, scale_factor))
+    stop_scale = num_scales - scale2stop
+    scale1 = min(max_size / long_side, 1)
+    h1, w1 = resized_size(h, w, scale1)
+    if stop_scale < 1:  # the image is already at (or under) min_size: a one-scale pyramid
+        return PyramidGeometry((h, w), ((h1, w1),), 1.0, scale1)
+    factor = math.pow(min_size / min(h1, w1), 1 / stop_scale)
+    sizes = tuple(resized_size(h1, w1, math.pow(factor, stop_scale - n)) for n in range(stop_scale + 1))
+    return PyramidGeometry((h, w), sizes, factor, scale1)

@@ -1,0 +1,69 @@
+"""The one-shot task as data: SIFID, structure and diversity on single photos, the paper's one-shot claim.
+
+The paper claims SASE-SinGAN "preserves structure better than SinGAN".  Our reading, as data: a lower SIFID
+(the published measure) and a higher SSIM at the coarsest scale (the weight-free structure measure), each
+a superiority test per image over seeds.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from benchmark.config import SinGANRecipe
+from benchmark.spec import Claim, Column, Option, TaskSpec
+
+NAME = "one-shot"
+
+COLUMNS = (
+    Column("params", "params G (M)", 3, 1e-6, spread=False),
+    Column("params_d", "params D (M)", 3, 1e-6, spread=False),
+    Column("gmacs", "GMACs G (all scales)", 4, spread=False),
+    Column("num_scales", "scales", 0, spread=False),
+    Column("train_s_per_scale", "s / scale", 1),
+    Column("sifid", "SIFID", 4, better="lower", ci=True),
+    Column("ssim_coarse", "SSIM coarse", 3, better="higher", ci=True),
+    Column("patch_swd", "patch SWD", 3, better="lower"),
+    Column("diversity", "diversity", 3),
+)
+
+CLAIMS = (
+    Claim("SASE-SinGAN preserves structure better: SSIM at the coarsest scale > SinGAN's", "SASE-SinGAN",
+          "SinGAN", "ssim_coarse", True, matched_size=False),
+    Claim("SASE-SinGAN SIFID < SinGAN SIFID", "SASE-SinGAN", "SinGAN", "sifid", False, matched_size=False),
+)
+
+NOTES = (
+    "Image `{image}` of `{dataset}`, resized to {img_h}x{img_w} px ({num_scales} scales, factor {scale_factor}), "
+    "{iters_per_scale} iterations per scale. SIFID: Fréchet distance between the spatial features of the real "
+    "image and of each of {sifid_samples} random samples, averaged (SinGAN's measure), features "
+    "`{sifid_extractor}`: NOT comparable to published SIFIDs unless that is Inception-v3. SSIM coarse: SSIM "
+    "between the real image and the samples at the coarsest scale (weight-free; higher keeps more structure). "
+    "patch SWD: sliced Wasserstein distance between 7x7 patches (weight-free). Diversity: SinGAN's per-pixel "
+    "std over samples divided by the image's std. GMACs: fvcore multiply-adds of one sample through every "
+    "scale ({flops_counter}). s / scale: mean training seconds per scale on the device shown. Mean ± std "
+    "over seeds; 95% CI: mean ± t(0.975, n-1) * std / sqrt(n)."
+)
+
+
+def console(r: Mapping[str, Any]) -> str:
+    return (f"{r['image']}: SIFID {r['sifid']:.4f}  SSIM coarse {r['ssim_coarse']:.3f}  diversity "
+            f"{r['diversity']:.3f}  G {r['params'] / 1e6:.3f} M params, {r['num_scales']} scales")
+
+
+def caveat(split: Mapping[str, Any]) -> str:
+    if "inception" in str(split.get("sifid_extractor")).lower():
+        return ""
+    return (f"SIFID features: `{split.get('sifid_extractor')}`, a substitute for Inception-v3: not comparable "
+            "to published SIFIDs.")
+
+
+SPEC = TaskSpec(
+    name=NAME, title="One-shot synthesis", recipe_type=SinGANRecipe, data_kinds=("skimage-photos",),
+    run="benchmark.tasks.one_shot:run_one_shot", units="benchmark.data.single_image:unit_sources",
+    columns=COLUMNS, console=console, quality="sifid",
+    split_by=("dataset", "image", "sifid_extractor", "recipe_id"), identity=("device", "precision"),
+    plots=("sample_grids",), notes=NOTES, claims=CLAIMS, caveat=caveat,
+    options=(Option("--inception-weights", "inception_weights",
+                    "local Inception-v3 weights (pt_inception-2015-12-05) for SIFID as published", is_file=True),),
+    palette={"SinGAN": "#1f77b4", "SASE-SinGAN": "#d62728"},
+)

@@ -114,7 +114,7 @@ def test_run_one_shot_record(tmp_path, monkeypatch):
     preset = types.SimpleNamespace(data=TINY, recipe=RECIPE)
     run_dir = tmp_path / "runs" / "r1"
     ctx = types.SimpleNamespace(preset=preset, model="singan", seed=0, run_id="r1", run_dir=run_dir, data_path=None,
-                                device="cpu", progress=Progress, dist=DistContext(), inception_weights=None,
+                                device="cpu", progress=Progress, dist=DistContext(), options={},
                                 checkpoint_path=run_dir / "checkpoints" / "last.pt")
     rec = one_shot.run_one_shot(ctx)
     assert rec["image"] == "coffee" and rec["dataset"] == "skimage-photos" and rec["num_scales"] == 3
@@ -124,5 +124,7 @@ def test_run_one_shot_record(tmp_path, monkeypatch):
     assert rec["params_d"] == 3 * 29_185 and len(rec["gmacs_per_scale"]) == 3 and rec["gmacs"] > 0
     assert len(rec["time_per_scale_s"]) == 3 and rec["diversity"] >= 0
     assert (tmp_path / rec["sample_grid"]).is_file() and (tmp_path / rec["pyramid_picture"]).is_file()
-    with pytest.raises(UserError, match="unknown one-shot model"):
+    with pytest.raises(UserError, match="unknown model 'nope'"):
         one_shot.build_one_shot("nope")
+    with pytest.raises(UserError, match="not a one-shot model"):
+        one_shot.build_one_shot("resnet_s32")

@@ -109,7 +109,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 130
 
 
-_DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS)
+_DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR)
 
 
 def _disk_message(e: OSError) -> str:
@@ -119,7 +119,7 @@ def _disk_message(e: OSError) -> str:
         return (f"no space left while writing {what} ({e.strerror}); records already written are kept. Free "
                 "space there (runs/*/checkpoints/last.pt of completed runs are the largest files; ~/.cache/sase-bench "
                 "holds caches) and run the same command again: it resumes")
-    return f"cannot write {what} ({e.strerror}); choose a writable --results-dir or fix its permissions"
+    return f"cannot write {what} ({e.strerror}); choose a writable folder (--results-dir, --out) or fix its permissions"
 
 
 def _sigterm(signum, frame) -> None:

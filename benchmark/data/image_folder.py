@@ -13,6 +13,7 @@ from typing import List, Tuple
 
 from PIL import Image, UnidentifiedImageError
 
+from benchmark.data.images import check_size, load_image
 from benchmark.errors import UserError
 
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
@@ -26,9 +27,10 @@ def check_image(path: Path) -> None:
     """Raise :class:`UserError` naming ``path`` if its header cannot be read as an image."""
     try:
         with Image.open(path) as im:  # the header; small files are verified whole
+            check_size(im, path)  # a decompression bomb is refused before anything decodes it
             if path.stat().st_size < 4_000_000:
                 im.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise UserError(f"unreadable image {path}: {e}. Remove or replace the file.") from None
 
 
@@ -74,9 +76,4 @@ class NamedImageDataset:
 
     def __getitem__(self, i: int):
         path, target = self.samples[i]
-        try:
-            with Image.open(path) as im:
-                img = im.convert("RGB")
-        except (UnidentifiedImageError, OSError) as e:
-            raise UserError(f"unreadable image {path}: {e}") from None
-        return self.transform(img), target
+        return self.transform(load_image(path, "RGB")), target  # any mode, to 8-bit RGB (data/images.py)

@@ -1,8 +1,8 @@
 """One recognition run: build the model, train and evaluate it, then profile its cost.
 
 Accuracy comes from :mod:`benchmark.train.classify`; params, GMACs and throughput
-from :mod:`benchmark.metrics.profile`, measured the same way for every model at
-the evaluation resolution.  Under ``torchrun`` the model is wrapped in
+from :mod:`benchmark.metrics.cost`, measured the same way for every model at
+the evaluation resolution under the preset's stated throughput protocol.  Under ``torchrun`` the model is wrapped in
 ``DistributedDataParallel``, each rank trains on its shard with the learning rate
 scaled by the global batch (as the recipe defines), and evaluation sums correct
 counts over ranks so top-1 covers the validation set once.  Cost is measured on
@@ -17,7 +17,7 @@ import timm
 import torch
 
 from benchmark.data.loaders import build_loaders
-from benchmark.metrics import profile
+from benchmark.metrics.cost import classifier_cost
 from benchmark.metrics.memory import track_peak_memory
 from benchmark.models import MODELS
 from benchmark.train import precision
@@ -36,7 +36,8 @@ def run_recognition(ctx) -> Dict[str, Any]:
     entry = MODELS.get(ctx.model)
     preset, recipe, dist = ctx.preset, ctx.preset.recipe, ctx.dist
     loaders = build_loaders(preset.data, recipe.batch_size, entry.in_chans, ctx.seed, ctx.data_path,
-                            recipe.max_steps_per_epoch, rank=dist.rank, world=dist.world, recipe=recipe)
+                            recipe.max_steps_per_epoch, rank=dist.rank, world=dist.world, recipe=recipe,
+                            device=ctx.device)
     ex = precision.resolve(preset.runtime, ctx.device)
     torch.manual_seed(ctx.seed)  # the same initial weights on every rank
     model = ex.prepare(build_model(ctx.model, loaders.num_classes, entry.in_chans, recipe.drop_path).to(ctx.device))
@@ -57,7 +58,7 @@ def run_recognition(ctx) -> Dict[str, Any]:
             "eval_samples": final["val_samples"], "val_set_size": loaders.val_samples,
             "eval_img_size": preset.data.img_size, "epochs": recipe.epochs, "history": history,
             "global_batch": recipe.batch_size * dist.world, "lr_effective": recipe.lr * scale,
-            "weights_digest": state_digest(model), "checkpoint_saves": ckpt.saves,
+            "weights_digest": state_digest(model), "checkpoint_saves": ckpt.saves, **ckpt.record(),
             **cost, **memory, **{f"train_{k}": v for k, v in ex.as_record().items()}}
 
 
@@ -69,17 +70,6 @@ def _ddp(model: torch.nn.Module, dist, device: str) -> torch.nn.Module:
 
 
 def measure_cost(model: torch.nn.Module, in_chans: int, img_size: int, spec, device: str) -> Dict[str, Any]:
-    """Params, GMACs (batch 1) and train/inference img/s of ``model`` at ``img_size``."""
-    shape = (in_chans, img_size, img_size)
-    macs = profile.count_gmacs(model, (1, *shape), device=device)
-    common = dict(device=device, precision=spec.precision, warmup=spec.warmup, iters=spec.iters,
-                  windows=spec.windows)
-    infer = profile.measure_throughput(model, (1, *shape), spec.infer_batch, mode="infer", **common)
-    train = profile.measure_throughput(model, (1, *shape), spec.train_batch, mode="train", **common)
-    return {
-        "params": profile.count_params(model), "gmacs": macs.gmacs, "flops_counter": macs.counter,
-        "infer_img_per_s": infer.img_per_s, "train_img_per_s": train.img_per_s,
-        "infer_batch": infer.batch_size, "train_batch": train.batch_size,
-        "precision": infer.precision, "memory_format": infer.memory_format, "device": infer.device,
-        "oom": bool(infer.oom or train.oom),
-    }
+    """Params, GMACs (batch 1) and train/inference img/s of ``model`` at ``img_size``: the shared
+    :func:`benchmark.metrics.cost.classifier_cost`, under the preset's throughput protocol."""
+    return classifier_cost(model, in_chans, img_size, spec, device)

@@ -241,8 +241,9 @@ def identity_columns(frame: pd.DataFrame) -> List[str]:
 
 
 def count_once(frame: pd.DataFrame) -> pd.DataFrame:
-    """The completed rows a table or a verdict counts: one per (suite, preset, recipe, dataset, model, seed,
-    machine), the latest finished.  A re-run supersedes the run it re-measures; ``--seeds 0,0`` or a model
+    """The completed rows a table or a verdict counts: one per run key (the runner's identity of a run:
+    resolved config, model, seed, data) and machine, or for records without a run key one per (suite,
+    preset, recipe, dataset, model, seed, machine); the latest finished.  A re-run supersedes the run it re-measures; ``--seeds 0,0`` or a model
     named twice count once.  ``superseded`` lists the run ids left out for each kept row.
     """
     done = frame[frame["status"] == "completed"].copy()
@@ -259,6 +260,9 @@ def count_once(frame: pd.DataFrame) -> pd.DataFrame:
     order = [c for c in ("finished_at", "started_at", "run_id") if c in done.columns]
     done = done.sort_values(order, key=lambda s: s.fillna("").astype(str), kind="stable")
     keys = done[cols].astype(str).agg("\x1f".join, axis=1)
+    if "run_key" in done.columns:  # the runner's own identity (config, model, seed, data), per machine
+        keyed = done["run_key"].notna()
+        keys = keys.where(~keyed, done["run_key"].astype(str) + "\x1f" + done["machine"].astype(str))
     kept = done[~keys.duplicated(keep="last")].copy()
     dropped = done[keys.duplicated(keep="last")]
     gone = dropped.groupby(keys[dropped.index])["run_id"].agg(lambda s: ",".join(map(str, s)))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import errno
 import hashlib
 import importlib
 import json
@@ -233,11 +234,20 @@ def run_one(task: TaskFn, ctx: RunContext, key: str = "") -> Dict[str, Any]:
         _finish(ctx, base, {}, "interrupted", "interrupted (Ctrl-C or SIGTERM); run the same command to resume", t0)
         raise
     except UserError:
+        _drop_placeholder(ctx, base)
         raise
-    except Exception as e:  # a failing model must not stop the suite
+    except Exception as e:  # a failing model must not stop the suite; a full disk must
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+            raise
         log.warning("run %s failed: %s", ctx.run_id, e)
         measured, status, error = {}, "failed", f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=6)}"
     return _finish(ctx, base, measured, status, error, t0)
+
+
+def _drop_placeholder(ctx: RunContext, base: Dict[str, Any]) -> None:
+    """A user error inside a fresh run leaves no record (a resumed run keeps its record, to resume later)."""
+    if ctx.dist.is_main and not base["resumed"]:
+        (records_dir(Path(ctx.run_dir).parents[1], ctx.suite.name) / f"{ctx.run_id}.json").unlink(missing_ok=True)
 
 
 def _finish(ctx, base, measured, status, error, t0) -> Dict[str, Any]:

@@ -20,7 +20,7 @@ from benchmark.errors import UserError
 from benchmark.report import published as paper
 from benchmark.report import reference, tables, verdicts
 from benchmark.report import sections as sections_mod
-from benchmark.results import load_record_dicts, load_records
+from benchmark.results import count_once, load_record_dicts, load_records
 from benchmark.spec import load_specs
 
 
@@ -37,15 +37,16 @@ def render_report(results_dir: Path, reference_dir: Optional[Path] = None) -> Pa
     published = paper.load_published(csv) if csv else None
     out = results_dir / "report"
     _clear(out)
-    sections = [_header(frame, results_dir), _verdict_section(frame, out)]
+    counted = count_once(frame)  # each (run, machine) once: re-runs supersede, duplicates count once
+    sections = [_header(frame, results_dir), _verdict_section(counted, out)]
     if not frame.empty:
         histories = sections_mod.histories_by_run(records)
         for spec in specs.values():
-            rows = frame[_tasks(frame) == spec.name]
+            rows = counted[_tasks(counted) == spec.name]
             for preset in sections_mod.presets(rows):
                 sections.append(sections_mod.task_section(spec, rows[rows["preset"] == preset], preset,
                                                           results_dir, out, published, histories))
-        sections.append(_reference_section(frame, reference_dir, specs))
+        sections.append(_reference_section(counted, reference_dir, specs))
         sections.append(_unknown_tasks(frame, specs))
         sections.append(_status_section(frame))
     sections.append(_published_section(published, out, specs))
@@ -64,7 +65,7 @@ def _clear(out: Path) -> None:
 def _reference_section(frame: pd.DataFrame, reference_dir: Optional[Path], specs) -> str:
     if reference_dir is None or not (Path(reference_dir) / "records").is_dir():
         return ""
-    ref = load_records(reference_dir)
+    ref = count_once(tables.with_defaults(load_records(reference_dir)))
     parts = []
     for spec in specs.values():
         table = reference.compare(frame, ref, spec)

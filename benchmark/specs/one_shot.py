@@ -61,7 +61,7 @@ SPEC = TaskSpec(
     name=NAME, title="One-shot synthesis", recipe_type=SinGANRecipe, data_kinds=("skimage-photos",),
     run="benchmark.tasks.one_shot:run_one_shot", units="benchmark.data.single_image:unit_sources",
     columns=COLUMNS, console=console, quality="sifid",
-    split_by=("dataset", "image", "sifid_extractor", "recipe_id"), identity=("device", "precision"),
+    split_by=("dataset", "image", "sifid_extractor", "recipe_id"), identity=("device", "precision", "machine"),
     plots=("sample_grids",), notes=NOTES, claims=CLAIMS, caveat=caveat,
     options=(Option("--inception-weights", "inception_weights",
                     "local Inception-v3 weights (pt_inception-2015-12-05) for SIFID as published", is_file=True),),

@@ -74,6 +74,7 @@ def not_comparable(row: Mapping[str, Any]) -> str:
 
 SPEC = TaskSpec(
     name=NAME, title="Recognition", recipe_type=Recipe, data_kinds=("fashion_mnist", "image_folder"),
+    identity=("device", "precision", "machine"),
     run="benchmark.tasks.recognition:run_recognition", estimate="benchmark.tasks.estimate:recognition_seconds", columns=COLUMNS, console=console, quality="top1",
     split_by=("dataset", "recipe_id"), plots=("quality_vs_gmacs", "quality_vs_params", "throughput"),
     notes=NOTES, claims=CLAIMS, published=published_key, not_comparable=not_comparable,

@@ -246,7 +246,7 @@ def _coerce(value: str, current: Any) -> Any:
     try:
         return type(current)(value)
     except ValueError:
-        raise UserError(f"expected a {type(current).__name__}, got {value!r}") from None
+        raise UserError(f"expected {type(current).__name__}, got {value!r}") from None
 
 
 def _guess(value: str) -> Any:
@@ -283,7 +283,10 @@ def _override_one(cfg: Any, path: list, value: str, full_key: str) -> Any:
     optional = "Optional" in str(next(f.type for f in dataclasses.fields(cfg) if f.name == head))
     if optional and value.lower() == "none":
         return dataclasses.replace(cfg, **{head: None})
-    return dataclasses.replace(cfg, **{head: _coerce(value, current)})
+    try:
+        return dataclasses.replace(cfg, **{head: _coerce(value, current)})
+    except UserError as e:
+        raise UserError(f"--set {full_key}={value}: {e}") from None
 
 
 def to_dict(cfg: Any) -> Dict[str, Any]:

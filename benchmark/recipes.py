@@ -71,7 +71,7 @@ FASTGAN_DATASETS = {
 
 # One-shot: SinGAN's published recipe (2,000 iterations per scale), and CPU-sized ones for the presets
 SINGAN = _add(SinGANRecipe(name="singan-2000", iters_per_scale=2000, eval_samples=100))
-SINGAN_CPU = _add(SinGANRecipe(name="singan-cpu-100", iters_per_scale=100, eval_samples=50))
+SINGAN_CPU = _add(SinGANRecipe(name="singan-cpu-80", iters_per_scale=80, eval_samples=50))
 SINGAN_SMOKE = _add(SinGANRecipe(name="singan-smoke", iters_per_scale=4, eval_samples=8, grid_samples=4))
 
 

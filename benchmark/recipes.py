@@ -47,9 +47,13 @@ RESNET_SGD = _add(Recipe(name="resnet-sgd", optimizer="sgd", lr=0.1, lr_ref_batc
 
 FASTGAN_SMOKE = _add(GANRecipe(name="fastgan-smoke", iterations=3, batch_size=4, ngf=8, ndf=8, nz=16,
                                eval_every=0, sample_every=0, ckpt_every=0, fid_samples=32, kid_subset_size=16))
-FASTGAN_FMNIST = _add(GANRecipe(name="fastgan-fmnist-32px-2k", iterations=2000, batch_size=8, ngf=16, ndf=16,
-                                nz=64, eval_every=400, sample_every=200, ckpt_every=500, fid_samples=1000,
-                                kid_subset_size=100))
+FASTGAN_FMNIST_2K = _add(GANRecipe(name="fastgan-fmnist-32px-2k", iterations=2000, batch_size=8, ngf=16, ndf=16,
+                                   nz=64, eval_every=400, sample_every=200, ckpt_every=500, fid_samples=1000,
+                                   kid_subset_size=100))
+# the default preset's: half the iterations, so that 3 seeds of both models fit a CPU session
+FASTGAN_FMNIST = _add(GANRecipe(name="fastgan-fmnist-32px-1k", iterations=1000, batch_size=8, ngf=16, ndf=16,
+                                nz=64, eval_every=250, sample_every=250, ckpt_every=250, fid_samples=1000,
+                                kid_subset_size=50))
 FASTGAN_256 = _add(GANRecipe(name="fastgan-256-70k", iterations=70_000, batch_size=8, eval_every=10_000,
                              sample_every=5_000, ckpt_every=1_000, fid_samples=5_000, kid_subset_size=100))
 FASTGAN_1024 = _add(GANRecipe(name="fastgan-1024-75k", iterations=75_000, batch_size=8, eval_every=10_000,

@@ -111,7 +111,7 @@ SYNTHESIS = SUITES.add(
                 data=FEW_SHOT,
                 recipe=R.FASTGAN_FMNIST,
                 profile=ProfileSpec(infer_batch=64, train_batch=16, warmup=2, iters=5, windows=3),
-                description="100-shot Fashion-MNIST sneakers at 32 px, small FastGAN/SASE-GAN, CPU-sized",
+                description="100-shot Fashion-MNIST sneakers at 32 px, small FastGAN/SASE-GAN, 1,000 iterations, CPU-sized",
             ),
             Preset(
                 name="paper",

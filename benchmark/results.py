@@ -259,10 +259,11 @@ def count_once(frame: pd.DataFrame) -> pd.DataFrame:
             done[col] = None
     order = [c for c in ("finished_at", "started_at", "run_id") if c in done.columns]
     done = done.sort_values(order, key=lambda s: s.fillna("").astype(str), kind="stable")
-    keys = done[cols].astype(str).agg("\x1f".join, axis=1)
+    text = done[cols].astype(object).where(done[cols].notna(), "-").astype(str)  # pandas 3 keeps NaN in str
+    keys = text.agg("\x1f".join, axis=1)
     if "run_key" in done.columns:  # the runner's own identity (config, model, seed, data), per machine
         keyed = done["run_key"].notna()
-        keys = keys.where(~keyed, done["run_key"].astype(str) + "\x1f" + done["machine"].astype(str))
+        keys = keys.where(~keyed, done["run_key"].fillna("-").astype(str) + "\x1f" + text["machine"])
     kept = done[~keys.duplicated(keep="last")].copy()
     dropped = done[keys.duplicated(keep="last")]
     gone = dropped.groupby(keys[dropped.index])["run_id"].agg(lambda s: ",".join(map(str, s)))

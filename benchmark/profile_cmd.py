@@ -2,24 +2,30 @@
 
 Recognition models are built from timm's registry (any timm name works; the
 harness's registered models know their input channels and size).  Each row is
-a flat dict: ``model``, ``img_size``, ``params`` (exact), ``gmacs`` with
-``flops_counter``, ``infer_img_per_s`` (and ``train_img_per_s`` on request)
-with ``device``, ``precision`` and ``batch_size``.
+a flat dict from :mod:`benchmark.metrics.cost`: ``model``, ``img_size``, ``params``
+(exact), ``gmacs`` with ``flops_counter``, ``infer_img_per_s`` (and
+``train_img_per_s`` on request) with their batch sizes, the throughput protocol
+(``precision``, ``tf32``, ``cudnn_benchmark``, ``memory_format``, ``compile``,
+warm-up and timed steps) and the device with its driver, torch, CUDA and cuDNN
+versions.  The protocol is a :class:`~benchmark.config.ProfileSpec` (defaults:
+timm's ``benchmark.py``); ``batch`` sets both of its batch sizes.
 """
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, Optional, Sequence
+import dataclasses
+from typing import Dict, Iterator, Optional, Sequence, Tuple
 
 import timm
 import torch
 
+from benchmark.config import ProfileSpec
 from benchmark.errors import UserError
-from benchmark.metrics import profile
+from benchmark.metrics.cost import classifier_cost, generator_cost
 from benchmark.models import MODELS
 from benchmark.registry import Registry
 
-Profiler = Registry("profiler")  # task -> fn(name, img_size, batch, device, train) -> row
+Profiler = Registry("profiler")  # task -> fn(name, img_size, device, train, spec) -> row
 
 
 def _resolve(name: str):
@@ -30,62 +36,60 @@ def _resolve(name: str):
     MODELS.get(name)  # raises UserError listing the registered models
 
 
-def _build_classifier(name: str, img_size: int, in_chans: int) -> torch.nn.Module:
+def build_classifier(name: str, img_size: int, in_chans: int) -> torch.nn.Module:
+    """A timm classifier at ``img_size`` (models without an ``img_size`` argument take any size)."""
     try:
         return timm.create_model(name, in_chans=in_chans, img_size=img_size)
     except TypeError:  # CNNs take any size and have no img_size argument
         return timm.create_model(name, in_chans=in_chans)
 
 
-def profile_classifier(name: str, img_size: Optional[int], batch: int, device: str, train: bool) -> Dict:
+def model_shape(name: str, img_size: Optional[int] = None) -> Tuple[int, int]:
+    """(input channels, input size) of a classifier: the registered model's, else 3 and 224."""
     entry = _resolve(name)
-    size = img_size or (entry.img_size if entry else 224)
-    chans = entry.in_chans if entry else 3
-    model = _build_classifier(name, size, chans).to(device)
-    shape = (chans, size, size)
-    macs = profile.count_gmacs(model, (1, *shape), device=device)
-    infer = profile.measure_throughput(model, (1, *shape), batch, mode="infer", device=device)
-    row = {"model": name, "img_size": size, "in_chans": chans, "params": profile.count_params(model),
-           "gmacs": round(macs.gmacs, 4), "flops_counter": macs.counter,
-           "infer_img_per_s": round(infer.img_per_s, 2), "train_img_per_s": None,
-           "device": infer.device, "precision": infer.precision, "batch_size": batch,
-           "memory_format": infer.memory_format}
-    if train:
-        row["train_img_per_s"] = round(
-            profile.measure_throughput(model, (1, *shape), batch, mode="train", device=device).img_per_s, 2)
-    return row
+    return (entry.in_chans if entry else 3), img_size or (entry.img_size if entry else 224)
 
 
-def profile_models(names: Sequence[str], img_size: Optional[int], batch: int, device: str,
-                   train: bool = False) -> Iterator[Dict]:
-    if batch < 1:
-        raise UserError(f"--batch-size must be at least 1, got {batch}")
-    if img_size is not None and img_size < 8:
-        raise UserError(f"--img-size must be at least 8, got {img_size}")
-    for name in names:
-        task = MODELS.get(name).suite if name in MODELS else "recognition"
-        fn = Profiler.get(task) if task in Profiler else profile_classifier
-        yield fn(name, img_size, batch, device, train)
+def profile_classifier(name: str, img_size: Optional[int], device: str, train: bool, spec: ProfileSpec) -> Dict:
+    chans, size = model_shape(name, img_size)
+    model = build_classifier(name, size, chans).to(device)
+    return {"model": name, "img_size": size, "in_chans": chans,
+            **_rounded(classifier_cost(model, chans, size, spec, device, train=train))}
 
 
-Profiler.add("recognition", profile_classifier)
-
-
-def profile_gan(name: str, img_size: Optional[int], batch: int, device: str, train: bool) -> Dict:
+def profile_gan(name: str, img_size: Optional[int], device: str, train: bool, spec: ProfileSpec) -> Dict:
     """Params of G and D, GMACs of G per image and generator img/s, at the published widths."""
     size = img_size or MODELS.get(name).img_size
     try:
         G, D = MODELS.get(name).build(size, ngf=64, ndf=64, nz=256, nc=3)
     except ValueError as e:
         raise UserError(f"{name}: {e}") from None
-    G = G.to(device)
-    macs = profile.count_gmacs(G, (1, 256), device=device)
-    speed = profile.measure_throughput(G, (1, 256), batch, mode="infer", device=device)
-    return {"model": name, "img_size": size, "params": profile.count_params(G),  # the generator: what sampling costs
-            "params_g": profile.count_params(G), "params_d": profile.count_params(D),
-            "gmacs": round(macs.gmacs, 4), "gmacs_g": round(macs.gmacs, 4), "flops_counter": macs.counter,
-            "infer_img_per_s": round(speed.img_per_s, 2), "train_img_per_s": None, "device": speed.device,
-            "precision": speed.precision, "batch_size": batch, "memory_format": speed.memory_format}
+    return {"model": name, "img_size": size, **_rounded(generator_cost(G.to(device), D, 256, spec, device))}
 
 
+def profile_models(names: Sequence[str], img_size: Optional[int], batch: int, device: str,
+                   train: bool = False, spec: Optional[ProfileSpec] = None) -> Iterator[Dict]:
+    """One row per model; ``spec`` (default: timm's protocol) with both batch sizes set to ``batch``."""
+    if batch < 1:
+        raise UserError(f"--batch-size must be at least 1, got {batch}")
+    if img_size is not None and img_size < 8:
+        raise UserError(f"--img-size must be at least 8, got {img_size}")
+    spec = dataclasses.replace(spec or ProfileSpec(), infer_batch=batch, train_batch=batch)
+    for name in names:
+        task = MODELS.get(name).suite if name in MODELS else "recognition"
+        fn = Profiler.get(task) if task in Profiler else profile_classifier
+        yield fn(name, img_size, device, train, spec)
+
+
+def _rounded(row: Dict) -> Dict:
+    out = dict(row)
+    out["gmacs"] = round(out["gmacs"], 4)
+    for key in ("infer_img_per_s", "train_img_per_s"):
+        if out.get(key) is not None:
+            out[key] = round(out[key], 2)
+    out["batch_size"] = out["infer_batch"]  # the one batch size of a `profile` call
+    return out
+
+
+Profiler.add("recognition", profile_classifier)
 Profiler.add("synthesis", profile_gan)

@@ -10,6 +10,14 @@ exactly once; shuffled (training) shards are cut to equal length, as DDP needs
 the same number of steps on every rank.  ``set_epoch(epoch, start_step)``
 resumes in the middle of an epoch: the order depends only on (seed, epoch) and
 the shift/flip draws on (seed, epoch, step), so skipped batches cost nothing.
+
+``device`` stages the set on that device once (images and labels) and prepares
+every batch there (indexing, padding, shift/flip, normalisation), so a GPU is
+not fed through the host at every step.  The random draws still come from the
+same seeded CPU generators (the flip mask travels as a small pinned copy), so
+the batches are those of the host path.  A recipe's per-image transform (PIL
+RandAugment) or batch transform (random erasing) runs on the host; the prepared
+batch then goes to the device as one pinned, non-blocking copy.
 """
 
 from __future__ import annotations
@@ -38,9 +46,14 @@ class TensorBatches:
     world: int = 1
     per_image: Optional[Callable[[torch.Tensor], torch.Tensor]] = None  # uint8 image -> uint8 image
     per_batch: Optional[Callable[[torch.Tensor], torch.Tensor]] = None  # normalised batch -> batch
+    device: Optional[str] = None  # stage the set on this device and prepare batches there (None: host)
 
     def __post_init__(self) -> None:
         self.epoch, self.start_step = 0, 0
+        on_host = self.device is None or self.per_image is not None or self.per_batch is not None
+        self._home = torch.device("cpu") if on_host else torch.device(self.device)
+        self._x = self.images.to(self._home)
+        self._y = self.labels.to(self.device or "cpu")
 
     def set_epoch(self, epoch: int, start_step: int = 0) -> None:
         self.epoch, self.start_step = epoch, start_step
@@ -69,10 +82,17 @@ class TensorBatches:
 
     def __iter__(self) -> Iterator[Tuple[torch.Tensor, torch.Tensor]]:
         order = self._order()
+        orders = {order.device: order}
+        for dev in {self._x.device, self._y.device} - {order.device}:
+            orders[dev] = order.to(dev)
+        bx, by = orders[self._x.device], orders[self._y.device]
         for step in range(self.start_step, len(self)):
-            idx = order[step * self.batch_size:(step + 1) * self.batch_size]
+            lo, hi = step * self.batch_size, (step + 1) * self.batch_size
             g = torch.Generator().manual_seed((self.seed * 7_919 + self.epoch + 1) * 1_000_003 + step)
-            yield self._prepare(self.images[idx], g), self.labels[idx]
+            x = self._prepare(self._x[bx[lo:hi]], g)
+            if self.device is not None and x.device != self._y.device:
+                x = to_device(x, self._y.device)
+            yield x, self._y[by[lo:hi]]
 
     def _prepare(self, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
         if self.per_image is not None:
@@ -102,9 +122,19 @@ def fit(x: torch.Tensor, size: int) -> torch.Tensor:
     return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=size < h)
 
 
+def to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``x`` on ``device``: from pinned memory and non-blocking when that is a GPU."""
+    if device.type == "cuda" and x.device.type == "cpu":
+        return x.pin_memory().to(device, non_blocking=True)
+    return x.to(device)
+
+
 def random_shift_flip(x: torch.Tensor, g: torch.Generator, max_shift: int = 2) -> torch.Tensor:
-    """Batched augmentation: horizontal flip of half the batch and a random shift of up to 2 px."""
-    flip = torch.rand(x.shape[0], generator=g) < 0.5
+    """Batched augmentation: horizontal flip of half the batch and a random shift of up to 2 px.
+
+    ``g`` is a CPU generator whatever the device of ``x``: the same seed gives the same draws anywhere.
+    """
+    flip = to_device(torch.rand(x.shape[0], generator=g) < 0.5, x.device)
     x = torch.where(flip[:, None, None, None], x.flip(-1), x)
     dx, dy = (int(v) for v in torch.randint(-max_shift, max_shift + 1, (2,), generator=g))
     return torch.roll(x, shifts=(dy, dx), dims=(-2, -1))

@@ -35,17 +35,21 @@ class Loaders:
 
 def build_loaders(spec: DataSpec, batch_size: int, in_chans: int, seed: int,
                   data_path: Optional[str] = None, max_steps: Optional[int] = None,
-                  rank: int = 0, world: int = 1, recipe: Optional[Recipe] = None) -> Loaders:
+                  rank: int = 0, world: int = 1, recipe: Optional[Recipe] = None,
+                  device: Optional[str] = None) -> Loaders:
+    """Train/val batches.  ``device``: where training runs; in-memory sets are staged there once and
+    ImageFolder batches come from pinned memory when it is a GPU.  ``recipe=None`` with ``spec.augment``
+    off gives the plain, unaugmented batches."""
     if spec.name == "fashion_mnist":
-        return _fashion_mnist(spec, batch_size, in_chans, seed, data_path, max_steps, rank, world, recipe)
+        return _fashion_mnist(spec, batch_size, in_chans, seed, data_path, max_steps, rank, world, recipe, device)
     if spec.name == "image_folder":
         if not data_path:
             raise UserError("this preset trains on an ImageFolder: pass --data PATH (with train/ and val/)")
-        return _image_folder(spec, batch_size, seed, data_path, max_steps, rank, world, recipe)
+        return _image_folder(spec, batch_size, seed, data_path, max_steps, rank, world, recipe, device)
     raise UserError(f"unknown dataset kind {spec.name!r}; choose fashion_mnist or image_folder")
 
 
-def _fashion_mnist(spec, batch_size, in_chans, seed, data_path, max_steps, rank, world, recipe) -> Loaders:
+def _fashion_mnist(spec, batch_size, in_chans, seed, data_path, max_steps, rank, world, recipe, device) -> Loaders:
     from benchmark.data.transforms import batch_erasing, per_image_transform
 
     xs, ys = fashion_mnist.load_split("train", data_path)
@@ -56,7 +60,7 @@ def _fashion_mnist(spec, batch_size, in_chans, seed, data_path, max_steps, rank,
     if spec.val_subset:
         idx = fashion_mnist.stratified_subset(yt, spec.val_subset, seed=0)
         xt, yt = xt[idx], yt[idx]
-    common = dict(img_size=spec.img_size, in_chans=in_chans, rank=rank, world=world)
+    common = dict(img_size=spec.img_size, in_chans=in_chans, rank=rank, world=world, device=device)
     train = TensorBatches(xs, ys, batch_size, shuffle=True, augment=spec.augment, seed=seed, max_steps=max_steps,
                           per_image=recipe and per_image_transform(recipe, spec.img_size),
                           per_batch=recipe and batch_erasing(recipe), **common)
@@ -64,7 +68,7 @@ def _fashion_mnist(spec, batch_size, in_chans, seed, data_path, max_steps, rank,
     return Loaders(train, val, 10, "fashion_mnist", len(yt))
 
 
-def _image_folder(spec, batch_size, seed, data_path, max_steps, rank, world, recipe) -> Loaders:
+def _image_folder(spec, batch_size, seed, data_path, max_steps, rank, world, recipe, device) -> Loaders:
     from timm.data import create_transform
 
     root = image_folder.check_root(data_path)
@@ -82,19 +86,20 @@ def _image_folder(spec, batch_size, seed, data_path, max_steps, rank, world, rec
     val_tf = create_transform(spec.img_size, is_training=False)
     train_ds = image_folder.NamedImageDataset(train_samples, train_tf)
     val_ds = image_folder.NamedImageDataset(val_samples, val_tf)
-    train = _dataloader(train_ds, batch_size, True, seed, spec.num_workers, rank, world, max_steps)
-    val = _dataloader(val_ds, batch_size, False, seed, spec.num_workers, rank, world, None)
+    pin = torch.cuda.is_available() if device is None else torch.device(device).type == "cuda"
+    train = _dataloader(train_ds, batch_size, True, seed, spec.num_workers, rank, world, max_steps, pin)
+    val = _dataloader(val_ds, batch_size, False, seed, spec.num_workers, rank, world, None, pin)
     return Loaders(train, val, len(classes), f"image_folder:{root.name}", len(val_ds))
 
 
-def _dataloader(ds, batch_size, shuffle, seed, workers, rank, world, max_steps) -> "EpochLoader":
+def _dataloader(ds, batch_size, shuffle, seed, workers, rank, world, max_steps, pin) -> "EpochLoader":
     from torch.utils.data import DataLoader
 
     sampler = (ResumableSampler(ds, num_replicas=world, rank=rank, shuffle=True, seed=seed) if shuffle
                else ShardSampler(len(ds), rank, world))
     loader = DataLoader(ds, batch_size=batch_size, sampler=sampler, num_workers=workers,
                         generator=torch.Generator().manual_seed(seed), persistent_workers=workers > 0,
-                        pin_memory=torch.cuda.is_available(), drop_last=shuffle)
+                        pin_memory=pin, drop_last=shuffle)
     return EpochLoader(loader, batch_size, max_steps, drop_last=shuffle)
 
 

@@ -19,6 +19,10 @@ into counted ``bmm`` calls).
 Inputs: ``inputs`` is either the shape of one batch-1 input, e.g.
 ``(1, 3, 224, 224)`` or a latent ``(1, 256)``, or such a tensor.  Random inputs
 come from a seeded generator.  Costs are counted in eval mode at batch 1.
+
+Throughput is measured under a :class:`~benchmark.metrics.protocol.ThroughputProtocol` (precision, TF32,
+cuDNN autotuning, memory format, compile, batch, warm-up and timed steps; defaults from timm's
+``benchmark.py``), which every :class:`Throughput` carries.
 """
 
 from __future__ import annotations
@@ -26,10 +30,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
-import importlib.metadata
 import logging
 import math
-import platform
 import resource
 import statistics
 import sys
@@ -47,13 +49,23 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 from benchmark.errors import UserError
+from benchmark.metrics.environment import cpu_model, device_name, env_info, platform_fields  # noqa: F401  (re-exported)
+from benchmark.metrics.protocol import (
+    PRECISIONS,  # noqa: F401  (re-exported)
+    TIMM_BATCH,
+    TIMM_STEPS,
+    TIMM_WARMUP,
+    ThroughputProtocol,
+    backend_flags,
+    check_device,
+    resolve_protocol,
+)
 
 logger = logging.getLogger(__name__)
 
 Inputs = tuple[int, ...] | torch.Tensor
 
 SDPA_OP = "aten::scaled_dot_product_attention"
-PRECISIONS: dict[str, torch.dtype | None] = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 MODES = ("infer", "train")
 
 
@@ -72,8 +84,9 @@ class GMacs:
 
 @dataclass(frozen=True)
 class Throughput:
-    """Images (or samples) per second at a fixed batch size.
+    """Images (or samples) per second of one mode under one :class:`ThroughputProtocol`.
 
+    ``protocol`` is required: a figure without its precision, TF32 and cuDNN settings cannot exist.
     ``img_per_s`` is the median over timed windows (``window_img_per_s``).
     ``peak_mem_mb`` is the extra peak memory (MiB) the measurement needed on top of
     what was allocated before it: model copy, inputs, activations, gradients,
@@ -81,17 +94,37 @@ class Throughput:
     allocation at the start.  On CPU it is the growth of the process's peak RSS
     (``getrusage``), a lower bound: 0 when an earlier peak was already higher.
     ``oom`` is True when the batch did not fit; then ``img_per_s`` is NaN.
+    ``platform`` is :func:`~benchmark.metrics.environment.platform_fields` of the device.
     """
 
     img_per_s: float
     mode: str
-    batch_size: int
-    precision: str
-    memory_format: str
-    device: str
+    protocol: ThroughputProtocol
     peak_mem_mb: float
     oom: bool
+    platform: dict
     window_img_per_s: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.protocol, ThroughputProtocol):
+            raise TypeError(f"Throughput needs a ThroughputProtocol, got {type(self.protocol).__name__}")
+        _check_choice("mode", self.mode, MODES)
+
+    @property
+    def batch_size(self) -> int:
+        return self.protocol.batch_size
+
+    @property
+    def precision(self) -> str:
+        return self.protocol.precision
+
+    @property
+    def memory_format(self) -> str:
+        return self.protocol.memory_format
+
+    @property
+    def device(self) -> str:
+        return str(self.platform["device"])
 
 
 def count_params(model: nn.Module) -> int:
@@ -144,38 +177,45 @@ def count_gmacs_torch(model: nn.Module, inputs: Inputs, device: str | torch.devi
     return GMacs(counter.get_total_flops() / 2e9, "torch-flopcounter/2+math-sdpa")
 
 
-def measure_throughput(model: nn.Module, inputs: Inputs, batch_size: int, mode: str = "infer",
-                       device: str | torch.device | None = None, precision: str = "fp32",
-                       channels_last: bool = False, warmup: int = 2, iters: int = 5,
-                       windows: int = 3) -> Throughput:
-    """Median images/s over ``windows`` timed windows of ``iters`` steps, after ``warmup`` steps.
+def measure_throughput(model: nn.Module, inputs: Inputs, batch_size: int = TIMM_BATCH, mode: str = "infer",
+                       device: str | torch.device | None = None, precision: str = "auto",
+                       channels_last: bool = False, warmup: int = TIMM_WARMUP, iters: int = TIMM_STEPS,
+                       windows: int = 1, cudnn_benchmark: str | bool = "auto",
+                       compile: bool = False) -> Throughput:
+    """:func:`measure` under the protocol these arguments resolve to (defaults: timm's; see
+    :mod:`benchmark.metrics.protocol`).  ``iters`` is the number of timed steps per window."""
+    device = _resolve_device(model, device)
+    protocol = resolve_protocol(device, precision, "channels_last" if channels_last else "contiguous",
+                                cudnn_benchmark, compile, batch_size, warmup, iters, windows)
+    return measure(model, inputs, mode, protocol, device)
+
+
+def measure(model: nn.Module, inputs: Inputs, mode: str, protocol: ThroughputProtocol,
+            device: str | torch.device | None = None) -> Throughput:
+    """Median images/s over the protocol's timed windows, after its warm-up steps.
 
     ``mode='infer'``: eval-mode forward under ``inference_mode``.  ``mode='train'``:
-    forward, loss (cross-entropy on (B, C) logits, else the sum of output means),
-    backward and an SGD step.  Both run on a deep copy moved to ``device`` (default:
-    the model's), so the caller's weights, buffers and mode are untouched.
-    bf16/fp16 use autocast (fp16 training also a GradScaler).  The batch size is
-    never shrunk: an out-of-memory error returns ``oom=True`` and NaN img/s.
+    zero the gradients, forward, loss (cross-entropy on (B, C) logits, else the sum of
+    output means), backward and a Nesterov SGD step (timm's benchmark optimiser).  Both
+    run on a deep copy moved to ``device`` (default: the model's), so the caller's
+    weights, buffers and mode are untouched.  bf16/fp16 use autocast (fp16 training
+    also a GradScaler).  The GPU is synchronised after every step (timm's clock).  The
+    batch size is never shrunk: an out-of-memory error returns ``oom=True`` and NaN img/s.
     """
     _check_choice("mode", mode, MODES)
-    _check_choice("precision", precision, PRECISIONS)
-    for name, value, low in (("batch_size", batch_size, 1), ("warmup", warmup, 0),
-                             ("iters", iters, 1), ("windows", windows, 1)):
-        if int(value) != value or value < low:
-            raise UserError(f"{name} must be an integer >= {low}, got {value!r}")
     device = _resolve_device(model, device)
-    memory_format = "channels_last" if channels_last else "contiguous"
-    result = functools.partial(Throughput, mode=mode, batch_size=batch_size, precision=precision,
-                               memory_format=memory_format, device=device_name(device))
+    check_device(protocol, device)
+    result = functools.partial(Throughput, mode=mode, protocol=protocol, platform=platform_fields(device))
     oom = False
     with _peak_memory_mb(device) as peak:
         try:
-            rates = _measure(model, inputs, batch_size, mode, device, precision, channels_last,
-                             warmup, iters, windows)
+            with backend_flags(protocol):
+                rates = _measure(model, inputs, mode, protocol, device)
         except torch.OutOfMemoryError:
             oom = True
     if oom:
-        logger.warning("out of memory at batch %d (%s, %s) on %s", batch_size, mode, precision, device)
+        logger.warning("out of memory at batch %d (%s, %s) on %s", protocol.batch_size, mode, protocol.precision,
+                       device)
         if device.type == "cuda":
             torch.cuda.empty_cache()
         return result(img_per_s=math.nan, peak_mem_mb=peak(), oom=True)
@@ -194,90 +234,54 @@ def example_batch(inputs: Inputs, batch_size: int, device: torch.device, seed: i
     return torch.randn((batch_size, *shape[1:]), generator=generator).to(device)
 
 
-def device_name(device: str | torch.device | None = None) -> str:
-    """Human name of a device: the GPU's name, or the CPU model for ``cpu``."""
-    device = torch.device(device if device is not None else "cpu")
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    if device.type == "cpu":
-        return cpu_model()
-    return device.type
-
-
-@functools.cache
-def cpu_model() -> str:
-    """CPU model name from /proc/cpuinfo, else what ``platform`` knows."""
-    with contextlib.suppress(OSError):
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine() or "unknown cpu"
-
-
-def env_info(device: str | torch.device | None = None) -> dict[str, object]:
-    """Software and hardware provenance for a record (no hostname, no user names)."""
-    cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "torch_cuda_build": torch.version.cuda,
-        "cudnn": cudnn,
-        "timm": _package_version("timm"),
-        "torch_fidelity": _package_version("torch-fidelity"),
-        "fvcore": _package_version("fvcore"),
-        "os": platform.system(),
-        "machine": platform.machine(),
-        "cpu": cpu_model(),
-        "cpu_threads": torch.get_num_threads(),
-        "gpu_count": torch.cuda.device_count(),
-        "device": device_name(device),
-    }
-
-
-def _measure(model: nn.Module, inputs: Inputs, batch_size: int, mode: str, device: torch.device,
-             precision: str, channels_last: bool, warmup: int, iters: int, windows: int) -> list[float]:
+def _measure(model: nn.Module, inputs: Inputs, mode: str, protocol: ThroughputProtocol,
+             device: torch.device) -> list[float]:
     """Timed windows of ``mode`` steps on a deep copy of ``model``; img/s per window."""
     clone = copy.deepcopy(model).to(device)
-    x = example_batch(inputs, batch_size, device)
-    if channels_last:
+    x = example_batch(inputs, protocol.batch_size, device)
+    if protocol.memory_format == "channels_last":
         if x.dim() != 4:
             raise UserError(f"channels_last needs 4-D image inputs (N, C, H, W), got shape {tuple(x.shape)}")
         clone, x = clone.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
-    dtype = PRECISIONS[precision]
+    dtype = protocol.amp_dtype
     autocast = functools.partial(torch.autocast, device.type, dtype=dtype, enabled=dtype is not None)
-    step = _train_step(clone, x, autocast, precision == "fp16") if mode == "train" else _infer_step(clone, x, autocast)
-    for _ in range(warmup):
+    run = torch.compile(clone) if protocol.compile else clone
+    if mode == "train":
+        step = _train_step(clone, run, x, autocast, protocol.precision == "fp16")
+    else:
+        step = _infer_step(clone, run, x, autocast)
+    for _ in range(protocol.warmup):
         step()
+    _synchronize(device)
     rates = []
-    for _ in range(windows):
-        _synchronize(device)
+    for _ in range(protocol.windows):
         start = time.perf_counter()
-        for _ in range(iters):
+        for _ in range(protocol.steps):
             step()
-        _synchronize(device)
-        rates.append(batch_size * iters / (time.perf_counter() - start))
+            _synchronize(device)
+        rates.append(protocol.batch_size * protocol.steps / (time.perf_counter() - start))
     return rates
 
 
-def _infer_step(model: nn.Module, x: torch.Tensor, autocast: Callable) -> Callable[[], None]:
+def _infer_step(model: nn.Module, run: Callable, x: torch.Tensor, autocast: Callable) -> Callable[[], None]:
     model.eval()
 
     def step() -> None:
         with torch.inference_mode(), autocast():
-            model(x)
+            run(x)
     return step
 
 
-def _train_step(model: nn.Module, x: torch.Tensor, autocast: Callable, scale: bool) -> Callable[[], None]:
+def _train_step(model: nn.Module, run: Callable, x: torch.Tensor, autocast: Callable,
+                scale: bool) -> Callable[[], None]:
     model.train()
-    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9, nesterov=True)
     scaler = torch.amp.GradScaler(x.device.type, enabled=scale)
 
     def step() -> None:
         optimizer.zero_grad(set_to_none=True)
         with autocast():
-            out = model(x)
+            out = run(x)
         scaler.scale(_loss(out)).backward()
         scaler.step(optimizer)
         scaler.update()
@@ -362,10 +366,3 @@ def _count_input(model: nn.Module, inputs: Inputs, device: str | torch.device | 
 def _check_choice(name: str, value: str, choices: object) -> None:
     if value not in choices:
         raise UserError(f"unknown {name} {value!r}; choose one of: {', '.join(choices)}")
-
-
-def _package_version(name: str) -> str | None:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return None

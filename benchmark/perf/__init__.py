@@ -1,37 +1,82 @@
 """``python -m benchmark perf``: how fast the harness itself is, as ratios against a baseline run alongside.
 
-Three measurements, each side by side in one process (see the modules): :mod:`.loop` (our training step
-vs a bare PyTorch loop), :mod:`.pipeline` (what the loaders deliver vs what the models consume) and
-:mod:`.fid` (second FID evaluation with cached real statistics vs the first).  :func:`run_perf` returns one
-JSON-ready dict with the environment, the targets and whether each was met.
+Measurements, each side by side in one process (see the modules): :mod:`.loop` (our training step
+vs a bare PyTorch loop), :mod:`.pipeline` (what the loaders deliver vs what the models consume),
+:mod:`.fid` (second FID evaluation with cached real statistics vs the first), :mod:`.profile` (our
+throughput protocol vs an independent plain timing loop) and, when present, :mod:`.gan_step` (the GAN
+loop vs a bare G/D step).  :func:`run_perf` returns one JSON-ready dict with the environment, the targets
+and whether each was met.  :data:`PARTS` lists the parts this installation has.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
+import os
 from typing import Any, Callable, Dict, Optional, Sequence
 
 from benchmark.train.classify import Progress
 
 LOOP_TARGET = 0.95  # ours >= 0.95 x the bare loop's img/s
+HAS_GAN = importlib.util.find_spec("benchmark.perf.gan_step") is not None
+PARTS = ("loop", "data", "fid", "profile") + (("gan",) if HAS_GAN else ())
+PROFILE_CPU_BATCH = 32  # the profile part's batch on a CPU (timm's 256 on a GPU)
 
 
 def run_perf(models: Sequence[str], device: str, steps: int, windows: int, parts: Sequence[str],
              workers: int, progress: Callable[..., Progress] = Progress,
-             say: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:
+             say: Optional[Callable[[str], None]] = None, batch: Optional[int] = None,
+             precision: str = "auto", warmup: Optional[int] = None) -> Dict[str, Any]:
+    """The ``parts`` asked for.  ``profile``: ``steps`` timed steps after ``warmup`` (default: timm's 10 on
+    a GPU, 3 on a CPU) in ``windows`` interleaved rounds, at ``batch`` (default: 256 on a GPU, 32 on a CPU)."""
     from benchmark.metrics.profile import env_info
     from benchmark.runner import git_commit
 
     say = say or (lambda text: None)
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        from benchmark.errors import UserError
+
+        raise UserError(f"unknown perf part(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}")
     out: Dict[str, Any] = {"kind": "harness-perf", "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(
-        timespec="seconds"), "git_commit": git_commit(), "env": env_info(device), "device": device}
+        timespec="seconds"), "git_commit": git_commit(), "env": env_info(device), "device": device,
+        "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
     if "loop" in parts or "data" in parts:
         out["loop"] = _loop(models, device, steps, windows, progress, say)
     if "data" in parts:
         out["data"] = _data(out["loop"], device, steps, workers, say)
     if "fid" in parts:
         out["fid"] = _fid(say)
+    if "profile" in parts:
+        out["profile"] = _profile(models, device, steps, windows, batch, precision, warmup, say)
+    if "gan" in parts:
+        out["gan"] = _gan(device, steps, windows, say)
     return out
+
+
+def _profile(models, device, steps, windows, batch, precision, warmup, say) -> Dict[str, Any]:
+    from benchmark.metrics.protocol import TIMM_BATCH, TIMM_WARMUP
+    from benchmark.perf.profile import run_profile_part
+
+    cuda = device.startswith("cuda")
+    batch = batch or (TIMM_BATCH if cuda else PROFILE_CPU_BATCH)
+    warmup = warmup if warmup is not None else (TIMM_WARMUP if cuda else 3)
+    return run_profile_part(models, device, batch, warmup, steps, windows, precision=precision, say=say)
+
+
+def _gan(device, steps, windows, say) -> Dict[str, Any]:
+    """Iterations/s of our GAN training step (:mod:`.gan_step`): FastGAN and SASE-GAN at the paper's 256 px and
+    widths on a GPU, at 32 px with width 16 (the default preset's scale) on a CPU; batch 8."""
+    from benchmark.perf import gan_step
+
+    size, width = (256, 64) if device.startswith("cuda") else (32, 16)
+    rows = []
+    for model in ("fastgan", "sase_gan"):
+        row = gan_step.measure(model, size, 8, width, width, steps=steps, windows=windows, device=device)
+        say(f"  gan {model:<10} {size} px, width {width}: {row['it_per_s']:.2f} it/s")
+        rows.append(row)
+    return {"what": "iterations/s of our GAN training step (benchmark.perf.gan_step; see it for what a step is)",
+            "models": rows}
 
 
 def _loop(models, device, steps, windows, progress, say) -> Dict[str, Any]:

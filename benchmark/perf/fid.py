@@ -18,7 +18,7 @@ import torch
 from baselines.fastgan import build_fastgan
 from benchmark.data.few_shot import fmnist_class
 from benchmark.metrics.extractors import choose_extractor
-from benchmark.metrics.fidelity import _SWD_REAL, evaluate_fidelity
+from benchmark.metrics.fidelity import clear_caches, evaluate_fidelity
 from benchmark.paths import cache_dir
 from benchmark.tasks.synthesis import generate
 
@@ -30,7 +30,7 @@ def measure_fid_cache(n_real: int, n_fake: int = 1000, seed: int = 0) -> Dict[st
     G, _ = build_fastgan(32, ngf=16, ndf=16, nz=64, nc=1)
     fake = generate(G, n_fake, 64, seed, "cpu")
     times, runs = [], []
-    _SWD_REAL.clear()  # a cold start, as at the first evaluation of a run
+    clear_caches()  # a cold start, as at the first evaluation of a run
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(2):
             t0 = time.perf_counter()

@@ -1,10 +1,12 @@
 """Training-loop overhead: our training step against a bare PyTorch loop, same model, batch and data.
 
-*Ours* is :meth:`benchmark.train.classify.Trainer.train_epoch` fed by the preset's real loader: batch
-preparation, the recipe's target maker, loss check, scheduler, progress bar and checkpoints at the preset's
-interval (``runtime.ckpt_every_steps``, counted over the timed steps, so their cost is amortised at the
-real rate).  *Bare* is the loop anyone would write first: index a pre-normalised in-memory tensor with a
-random permutation, forward, loss, backward, step.  Both start from the same weights and get one untimed
+*Ours* is :meth:`benchmark.train.classify.Trainer.train_epoch` fed by the preset's real loader (staged on
+the device, as a run does): batch preparation, the recipe's target maker, scheduler, loss read-back and
+progress every ``runtime.log_every_steps`` steps, and checkpoints at the preset's interval
+(``runtime.ckpt_every_steps``, counted over the timed steps, so their cost is amortised at the real rate).
+*Bare* is the loop anyone would write first: index a pre-normalised tensor already on the device with a
+random permutation, forward, loss, backward, step; it never reads anything back.  Its tensor is one pass
+of a second loader built with the public options for plain batches (no recipe, no augmentation).  Both start from the same weights and get one untimed
 warm-up window; the timed windows alternate their order (bare first, then ours first, ...) so drifts in
 machine speed hit both alike.  The headline ratio is the median over window pairs of bare time / ours time
 (robust to a hiccup of the shared machine in one window); the ratio of total times is recorded beside it.
@@ -13,6 +15,7 @@ machine speed hit both alike.  The headline ratio is the median over window pair
 from __future__ import annotations
 
 import copy
+import dataclasses
 import statistics
 import tempfile
 import time
@@ -39,20 +42,30 @@ def _sync(device: str) -> None:
 
 
 def bare_window(model, opt, images: torch.Tensor, labels: torch.Tensor, batch: int, steps: int,
-                g: torch.Generator, device: str) -> float:
-    """Seconds for ``steps`` plain training steps on random batches of the in-memory tensors."""
+                g: torch.Generator, ex) -> float:
+    """Seconds for ``steps`` plain training steps on random batches of the in-memory tensors.
+
+    Same precision and memory format as ours (autocast, channels_last input when the execution says so).
+    """
     model.train()
-    order = torch.randperm(len(labels), generator=g)
-    _sync(device)
+    order = torch.randperm(len(labels), generator=g).to(images.device)
+    scaler = ex.scaler()
+    _sync(ex.device)
     t0 = time.perf_counter()
     for i in range(steps):
         idx = order[i * batch:(i + 1) * batch]
-        x, y = images[idx].to(device, non_blocking=True), labels[idx].to(device, non_blocking=True)
-        loss = F.cross_entropy(model(x), y)
+        x, y = ex.to_input(images[idx]), labels[idx].to(ex.device, non_blocking=True)
+        with ex.autocast():
+            loss = F.cross_entropy(model(x).float(), y)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    _sync(device)
+        if scaler:
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+        else:
+            loss.backward()
+            opt.step()
+    _sync(ex.device)
     return time.perf_counter() - t0
 
 
@@ -73,21 +86,20 @@ def ours_window(trainer: Trainer, loader, epoch: int, progress: Callable[..., Pr
 def measure_loop(model_name: str, preset: Preset, device: str, steps: int, windows: int,
                  progress: Callable[..., Progress] = Progress) -> Dict[str, Any]:
     entry, recipe = MODELS.get(model_name), preset.recipe
-    loaders = build_loaders(preset.data, recipe.batch_size, entry.in_chans, 0, None, steps, recipe=recipe)
+    loaders = build_loaders(preset.data, recipe.batch_size, entry.in_chans, 0, None, steps, recipe=recipe,
+                            device=device)
     torch.manual_seed(0)
     ex = precision.resolve(preset.runtime, device)
     ours_model = ex.prepare(build_model(model_name, loaders.num_classes, entry.in_chans, recipe.drop_path).to(device))
     bare_model = copy.deepcopy(ours_model)
     bare_opt = build_optimizer(bare_model, recipe, recipe.lr)
-    batches = list(_all_batches(loaders.train))
-    images, labels = torch.cat([x for x, _ in batches]), torch.cat([y for _, y in batches])
-    del batches
+    images, labels = _plain_tensors(preset, recipe.batch_size, entry.in_chans, device)
     g = torch.Generator().manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = Checkpointer(Path(tmp) / "last.pt", every_steps=preset.runtime.ckpt_every_steps)
         trainer = Trainer(ours_model, recipe, steps, ex, targets=TargetMaker(recipe, loaders.num_classes),
                           checkpointer=ckpt)
-        bare = lambda: bare_window(bare_model, bare_opt, images, labels, recipe.batch_size, steps, g, device)  # noqa: E731
+        bare = lambda: bare_window(bare_model, bare_opt, images, labels, recipe.batch_size, steps, g, ex)  # noqa: E731
         bare()  # warm-up, untimed
         ours_window(trainer, loaders.train, 0, Progress, device)
         pairs = []
@@ -106,17 +118,12 @@ def measure_loop(model_name: str, preset: Preset, device: str, steps: int, windo
             "ratio_ours_over_bare": statistics.median(tb / to for tb, to in pairs),
             "ratio_total_time": total_bare / total_ours, "ratio_per_window": [tb / to for tb, to in pairs],
             "checkpoint_every_steps": preset.runtime.ckpt_every_steps, "checkpoints_in_ours": ckpt.saves,
-            "precision": ex.precision}
+            "log_every_steps": ex.log_every, "data_on": str(images.device), **ex.as_record()}
 
 
-def _all_batches(loader):
-    """One pass of ``loader``'s own order with no augmentation, for the bare loop's in-memory copy."""
-    saved = (loader.max_steps, loader.augment, loader.per_image, loader.per_batch)
-    loader.max_steps, loader.augment, loader.per_image, loader.per_batch = None, False, None, None
-    try:
-        loader.set_epoch(0)
-        yield from loader
-    finally:
-        loader.max_steps, loader.augment, loader.per_image, loader.per_batch = saved
-
-
+def _plain_tensors(preset: Preset, batch: int, in_chans: int, device: str):
+    """One pass of the training set, normalised and unaugmented, as two tensors on ``device``."""
+    plain = build_loaders(dataclasses.replace(preset.data, augment=False), batch, in_chans, 0, None,
+                          recipe=None, device=device).train
+    batches = list(plain)
+    return torch.cat([x for x, _ in batches]), torch.cat([y for _, y in batches])

@@ -27,7 +27,7 @@ from torchvision.utils import save_image
 
 from benchmark.data.few_shot import FewShotSet, fmnist_class, image_folder_flat
 from benchmark.errors import UserError
-from benchmark.metrics import profile
+from benchmark.metrics.cost import generator_cost
 from benchmark.metrics.extractors import choose_extractor
 from benchmark.metrics.fidelity import evaluate_fidelity_stream
 from benchmark.metrics.memory import track_peak_memory
@@ -140,7 +140,7 @@ def run_synthesis(ctx) -> Dict[str, Any]:
         _publish_grid(paths)
     pick = select_checkpoint(history, recipe.fid_select)
     final = pick.pop("chosen")
-    cost = measure_gan_cost(state.G_ema, D, recipe.nz, preset.profile, ctx.device) if dist.is_main else {}
+    cost = generator_cost(state.G_ema, D, recipe.nz, preset.profile, ctx.device) if dist.is_main else {}
     dist.barrier()
     return {"dataset": data.name, "train_images": len(data.images), "img_size": size,
             "iterations": state.iteration, "fid": final["fid"], "kid": final["kid"], "kid_std": final["kid_std"],
@@ -170,14 +170,3 @@ def _publish_grid(paths) -> None:
     if grids:
         paths["grid"].parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(grids[-1], paths["grid"])
-
-
-def measure_gan_cost(G, D, nz: int, spec, device: str) -> Dict[str, Any]:
-    """Params of G and D, GMACs of G per image, generator images/s."""
-    macs = profile.count_gmacs(G, (1, nz), device=device)
-    speed = profile.measure_throughput(G, (1, nz), spec.infer_batch, mode="infer", device=device,
-                                       warmup=spec.warmup, iters=spec.iters, windows=spec.windows)
-    return {"params_g": profile.count_params(G), "params_d": profile.count_params(D),
-            "params": profile.count_params(G), "gmacs_g": macs.gmacs, "gmacs": macs.gmacs,
-            "flops_counter": macs.counter, "infer_img_per_s": speed.img_per_s, "device": speed.device,
-            "precision": speed.precision, "infer_batch": speed.batch_size}

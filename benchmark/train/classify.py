@@ -3,10 +3,17 @@
 The loop is plain PyTorch: one optimiser step per batch (under autocast and a
 grad scaler when the :class:`~benchmark.train.precision.Execution` asks), the lr
 schedule stepped per batch, evaluation on the held-out split after each epoch.
-A NaN or infinite loss raises :class:`~benchmark.errors.TrainingDiverged` so the
-run is recorded as ``diverged``.  Progress is reported through the ``progress``
-callback factory the caller passes in (the CLI passes tqdm bars); the library
-itself prints nothing.
+
+Nothing is read back from the device per step, so the host can queue steps ahead
+of a GPU: the loss is summed on the device (float64, the same value a host sum
+gives) and read every ``runtime.log_every_steps`` steps, before each checkpoint
+and at the epoch end; evaluation sums its counts on the device too.  A NaN or
+infinite loss therefore raises :class:`~benchmark.errors.TrainingDiverged` (the
+run is recorded as ``diverged``) at the first read-back after it, not at the
+step itself; no checkpoint is written after it.  The fp16 ``GradScaler`` still
+syncs once per step (its inf check), as PyTorch's does.  Progress is reported
+through the ``progress`` callback factory the caller passes in (the CLI passes
+tqdm bars), moved at the same intervals; the library itself prints nothing.
 
 Resume: a :class:`~benchmark.train.resume.Checkpointer` saves model, optimiser,
 scheduler, scaler, every RNG, the position in the epoch (the loader restarts

@@ -1,5 +1,6 @@
 """Tests for benchmark.metrics.profile: pinned parameter counts, GMACs with attention, throughput."""
 
+import dataclasses
 import functools
 import math
 import socket
@@ -12,16 +13,22 @@ import torch.nn.functional as F
 from timm.models.swin_transformer import WindowAttention
 
 import baselines  # noqa: F401  (registers the small-input variants)
+from benchmark.config import ProfileSpec
 from benchmark.errors import UserError
+from benchmark.metrics.cost import classifier_cost, generator_cost, throughput_fields
 from benchmark.metrics.profile import (
     Throughput,
+    ThroughputProtocol,
     count_gmacs,
     count_gmacs_torch,
     count_params,
     device_name,
     env_info,
+    measure,
     measure_throughput,
 )
+from benchmark.metrics.protocol import resolve_protocol
+from benchmark.profile_cmd import profile_models
 
 IMAGE_224 = (1, 3, 224, 224)
 IMAGE_32 = (1, 1, 32, 32)
@@ -175,7 +182,7 @@ def test_out_of_memory_is_reported_not_shrunk():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(mode="eval"), "infer, train"), (dict(precision="fp8"), "fp32, bf16, fp16"),
+    (dict(mode="eval"), "infer, train"), (dict(precision="fp8"), "fp32, tf32, bf16, fp16"),
     (dict(batch_size=0), "batch_size"), (dict(channels_last=True), "4-D"),
 ])
 def test_throughput_rejects_bad_arguments(kwargs, match):
@@ -187,7 +194,113 @@ def test_throughput_rejects_bad_arguments(kwargs, match):
 def test_env_info_names_versions_and_device_but_not_the_host():
     info = env_info("cpu")
     assert info["torch"] == torch.__version__ and info["timm"] == timm.__version__
-    assert {"python", "torch_cuda_build", "cudnn", "torch_fidelity", "cpu", "device"} <= set(info)
+    assert {"python", "torch_cuda_build", "cudnn", "torch_fidelity", "cpu", "device", "gpu_driver"} <= set(info)
     assert info["device"] == info["cpu"] != ""
+    assert info["cpu_count"] >= 1 and info["machine"].startswith(f"{info['cpu']} x{info['cpu_count']} | ")
     host = socket.gethostname()
     assert len(host) < 4 or all(host not in str(v) for v in info.values())
+
+
+class TinyClassifier(nn.Module):
+    """(B, 1, 8, 8) images -> (B, 10) logits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.fc = nn.Conv2d(1, 4, 3, padding=1), nn.Linear(4, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.conv(x).mean((2, 3)))
+
+
+PROTOCOL_FIELDS = {"precision", "tf32", "cudnn_benchmark", "deterministic_algorithms", "memory_format", "compile",
+                   "warmup_steps", "timed_steps", "timing_windows", "timing"}
+PLATFORM_FIELDS = {"device", "gpu_driver", "torch", "cuda", "cudnn", "machine"}
+SPEC = ProfileSpec(infer_batch=2, train_batch=3, warmup=1, iters=1, windows=1)
+
+
+def test_protocol_defaults_follow_timm_and_resolve_per_device():
+    p = resolve_protocol("cpu")
+    assert (p.precision, p.tf32, p.cudnn_benchmark, p.memory_format, p.compile) == ("fp32", False, False,
+                                                                                    "contiguous", False)
+    assert (p.batch_size, p.warmup, p.steps, p.windows) == (256, 10, 40, 1)  # timm benchmark.py's defaults
+    spec = ProfileSpec()
+    assert (spec.precision, spec.cudnn_benchmark, spec.warmup, spec.iters, spec.windows) == ("auto", "auto", 10, 40, 1)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(precision="tf32"), "tf32 needs a CUDA GPU"), (dict(precision="fp16"), "fp16 needs a CUDA GPU"),
+    (dict(cudnn_benchmark="on"), "cudnn_benchmark=on needs a CUDA GPU"),
+    (dict(cudnn_benchmark=True), "cudnn_benchmark=on needs a CUDA GPU"),
+    (dict(cudnn_benchmark="maybe"), "auto, on or off"), (dict(memory_format="nhwc"), "memory format"),
+])
+def test_cpu_refuses_gpu_only_options_with_a_clear_error(kwargs, match):
+    with pytest.raises(UserError, match=match):
+        resolve_protocol("cpu", **kwargs)
+    with pytest.raises(UserError, match=match):
+        classifier_cost(TinyClassifier(), 1, 8, dataclasses.replace(SPEC, **kwargs), "cpu")
+
+
+def test_bf16_autocast_is_allowed_on_cpu():
+    assert resolve_protocol("cpu", precision="bf16").tf32 is False
+
+
+def test_a_row_cannot_exist_without_precision_tf32_and_cudnn_settings():
+    with pytest.raises(TypeError):
+        ThroughputProtocol(memory_format="contiguous", compile=False, batch_size=1, warmup=0, steps=1, windows=1)
+    full = dict(precision="fp32", tf32=False, cudnn_benchmark=False, memory_format="contiguous", compile=False,
+                batch_size=1, warmup=0, steps=1, windows=1)
+    for key in ("tf32", "cudnn_benchmark"):
+        with pytest.raises(TypeError, match=key):
+            ThroughputProtocol(**{**full, key: None})
+    with pytest.raises(UserError, match="contradicts"):
+        ThroughputProtocol(**{**full, "tf32": True})  # fp32 means strict IEEE: TF32 off
+    with pytest.raises(TypeError):
+        Throughput(img_per_s=1.0, mode="infer", peak_mem_mb=0.0, oom=False, platform={})
+    with pytest.raises(TypeError, match="ThroughputProtocol"):
+        Throughput(img_per_s=1.0, mode="infer", protocol=None, peak_mem_mb=0.0, oom=False, platform={})
+    with pytest.raises(TypeError, match="Throughput"):
+        throughput_fields({"infer_img_per_s": 1.0})
+
+
+def test_every_cost_row_records_protocol_platform_and_batch_sizes():
+    row = classifier_cost(TinyClassifier(), 1, 8, SPEC, "cpu")
+    assert PROTOCOL_FIELDS | PLATFORM_FIELDS | {"params", "gmacs", "flops_counter", "infer_img_per_s",
+                                                "train_img_per_s", "oom"} <= set(row)
+    assert (row["infer_batch"], row["train_batch"], row["precision"], row["tf32"]) == (2, 3, "fp32", False)
+    assert row["timing"] == "sync-every-step" and row["deterministic_algorithms"] is False
+    gan = generator_cost(TinyGenerator(), TinyClassifier(), 16, SPEC, "cpu")
+    assert PROTOCOL_FIELDS | PLATFORM_FIELDS | {"params", "params_d", "gmacs", "infer_img_per_s"} <= set(gan)
+    assert "params_g" not in gan and "gmacs_g" not in gan and gan["train_img_per_s"] is None
+
+
+def test_profile_command_rows_carry_the_protocol():
+    [row] = profile_models(["resnet_s32"], None, 2, "cpu", spec=dataclasses.replace(SPEC, precision="bf16"))
+    assert PROTOCOL_FIELDS | PLATFORM_FIELDS <= set(row) and row["precision"] == "bf16" and row["batch_size"] == 2
+
+
+def test_measurement_sets_backend_flags_and_restores_them():
+    seen = []
+
+    class Spy(nn.Module):
+        def forward(self, x):
+            seen.append((torch.backends.cudnn.benchmark, torch.are_deterministic_algorithms_enabled()))
+            return x * 2
+
+    before = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark,
+              torch.are_deterministic_algorithms_enabled())
+    torch.use_deterministic_algorithms(True, warn_only=True)  # as a deterministic training run leaves it
+    try:
+        result = measure(Spy(), (1, 4), "infer", resolve_protocol("cpu", batch_size=2, warmup=1, steps=1))
+        assert result.protocol.precision == "fp32" and set(seen) == {(False, False)}
+        assert torch.are_deterministic_algorithms_enabled()
+    finally:
+        torch.use_deterministic_algorithms(before[3])
+    after = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark)
+    assert after == before[:3]
+
+
+def test_a_hand_built_gpu_protocol_is_refused_on_cpu():
+    gpu = ThroughputProtocol(precision="tf32", tf32=True, cudnn_benchmark=True, memory_format="contiguous",
+                             compile=False, batch_size=2, warmup=0, steps=1, windows=1)
+    with pytest.raises(UserError, match="needs a CUDA GPU"):
+        measure(TinyClassifier(), (1, 1, 8, 8), "infer", gpu, "cpu")

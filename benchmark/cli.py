@@ -74,9 +74,20 @@ def build_parser() -> argparse.ArgumentParser:
     prof.add_argument("--train", action="store_true", help="also measure training img/s")
     prof.add_argument("--device", default=None)
     prof.add_argument("--json", action="store_true", help="one JSON object per line")
+    prof.add_argument("--precision", default="auto", choices=["auto", "fp32", "tf32", "bf16", "fp16"],
+                      help="auto: tf32 on CUDA (timm's benchmark.py), fp32 on CPU; fp32 is strict IEEE (TF32 off)")
+    prof.add_argument("--channels-last", action="store_true", help="NHWC memory format")
+    prof.add_argument("--cudnn-benchmark", default="auto", choices=["auto", "on", "off"])
+    prof.add_argument("--compile", action="store_true", help="torch.compile the measured model")
+    prof.add_argument("--warmup", type=int, default=10, help="warm-up steps (timm: 10)")
+    prof.add_argument("--steps", type=int, default=40, help="timed steps per window (timm: 40)")
+    prof.add_argument("--windows", type=int, default=1, help="timed windows; the median is reported")
     perf = sub.add_parser("perf", help="harness speed: our loop vs a bare loop, loaders vs models, FID cache")
     perf.add_argument("--models", type=_csv, default=None, help="default: the default recognition preset's")
-    perf.add_argument("--parts", type=_csv, default=["loop", "data", "fid"], help="any of loop,data,fid")
+    perf.add_argument("--parts", type=_csv, default=["loop", "data", "fid"],
+                      help="any of loop, data, fid, profile (ours vs a plain timing loop), gan")
+    perf.add_argument("--batch-size", type=int, default=None, help="profile part: batch (256 on GPU, 32 on CPU)")
+    perf.add_argument("--precision", default="auto", help="profile part: auto, fp32, tf32, bf16 or fp16")
     perf.add_argument("--steps", type=int, default=50, help="training steps per timed window (default 50)")
     perf.add_argument("--windows", type=int, default=8, help="timed windows per loop (default 8)")
     perf.add_argument("--workers", type=int, default=None, help="ImageFolder loader workers (default: CPU count)")
@@ -314,10 +325,14 @@ def _reference(args) -> Optional[Path]:
 
 
 def cmd_profile(args) -> int:
+    from benchmark.config import ProfileSpec
     from benchmark.profile_cmd import profile_models
 
     device = _device(args.device)
-    for row in profile_models(args.models, args.img_size, args.batch_size, device, args.train):
+    spec = ProfileSpec(precision=args.precision, memory_format="channels_last" if args.channels_last else
+                       "contiguous", cudnn_benchmark=args.cudnn_benchmark, compile=args.compile,
+                       warmup=args.warmup, iters=args.steps, windows=args.windows)
+    for row in profile_models(args.models, args.img_size, args.batch_size, device, args.train, spec):
         if args.json:
             print(json.dumps(row), flush=True)
         else:
@@ -340,16 +355,17 @@ def cmd_perf(args) -> int:
 
     from benchmark.metrics.profile import device_name
     from benchmark.models import models_for
-    from benchmark.perf import run_perf
+    from benchmark.perf import DEFAULT_SUITE, PARTS, run_perf
     from benchmark.results import atomic_write_text
 
-    bad = set(args.parts) - {"loop", "data", "fid"}
+    bad = set(args.parts) - set(PARTS)
     if bad:
-        raise UserError(f"--parts: unknown part(s) {', '.join(sorted(bad))}; choose from loop, data, fid")
+        raise UserError(f"--parts: unknown part(s) {', '.join(sorted(bad))}; choose from {', '.join(PARTS)}")
     device = _device(args.device)
-    models = args.models or models_for("recognition", "small")
+    models = args.models or models_for(DEFAULT_SUITE, "small")
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
-    result = run_perf(models, device, args.steps, args.windows, args.parts, workers, progress=_tqdm, say=_say)
+    result = run_perf(models, device, args.steps, args.windows, args.parts, workers, progress=_tqdm, say=_say,
+                      batch=args.batch_size, precision=args.precision)
     stamp = result["measured_at"][:10]
     slug = "".join(c if c.isalnum() else "-" for c in device_name(device)).strip("-")[:40]
     path = args.out / f"harness_{device.split(':')[0]}_{slug}_{stamp}.json"

@@ -31,6 +31,9 @@ from baselines import fastgan
 from baselines.ladder import ABLATION_BUDGET, BUDGETS, RULES, SOLVED, TOLERANCE, ladder_name, solve
 from baselines.singan import build_singan
 from benchmark.registry import Registry
+from benchmark.specs.one_shot import NAME as ONE_SHOT
+from benchmark.specs.recognition import NAME as RECOGNITION
+from benchmark.specs.synthesis import NAME as SYNTHESIS
 from sase import gan as sase_gan
 from sase.resnet import LADDER_ABLATIONS, S32_ABLATIONS
 from sase.singan import build_sase_singan
@@ -167,7 +170,7 @@ PARAMS: Dict[str, int] = {
 def _recognition(name: str, family: str, scale: str, in_suite: bool = True, paper: Optional[str] = None,
                  budget: Optional[str] = None, ablation: Optional[str] = None) -> None:
     size, chans = (32, 1) if scale == "small" else (224, 3)
-    register(ModelEntry(name, family, "recognition", scale, size, chans, in_suite, paper, params=PARAMS.get(name),
+    register(ModelEntry(name, family, RECOGNITION, scale, size, chans, in_suite, paper, params=PARAMS.get(name),
                         budget=budget, ablation=ablation))
 
 
@@ -212,15 +215,15 @@ _recognition("resnext50_4x24d", "ResNeXt", "paper", in_suite=False)
 _recognition("seresnext50_4x24d", "SE-ResNeXt", "paper", in_suite=False)
 
 # synthesis: one builder per model, sized by the preset (32 px on CPU, 256/1024 px as published)
-register(ModelEntry("fastgan", "FastGAN", "synthesis", "any", 256, 3, paper_name="FastGAN",
+register(ModelEntry("fastgan", "FastGAN", SYNTHESIS, "any", 256, 3, paper_name="FastGAN",
                     build=fastgan.build_fastgan))
-register(ModelEntry("sase_gan", "SASE-GAN", "synthesis", "any", 256, 3, paper_name="SASE-GAN",
+register(ModelEntry("sase_gan", "SASE-GAN", SYNTHESIS, "any", 256, 3, paper_name="SASE-GAN",
                     build=sase_gan.build_sase_gan))
 
 # one-shot: a per-scale model factory each (the preset's image fixes the pyramid); SinGAN as published and
 # the authors' SASE-SinGAN, plus its residual form (see sase/README.md)
-register(ModelEntry("singan", "SinGAN", "one-shot", "any", 250, 3, paper_name="SinGAN", build=build_singan))
-register(ModelEntry("sase_singan", "SASE-SinGAN", "one-shot", "any", 250, 3, paper_name="SASE-SinGAN",
+register(ModelEntry("singan", "SinGAN", ONE_SHOT, "any", 250, 3, paper_name="SinGAN", build=build_singan))
+register(ModelEntry("sase_singan", "SASE-SinGAN", ONE_SHOT, "any", 250, 3, paper_name="SASE-SinGAN",
                     build=build_sase_singan))
-register(ModelEntry("sase_singan_residual", "SASE-SinGAN", "one-shot", "any", 250, 3, in_suite=False,
+register(ModelEntry("sase_singan_residual", "SASE-SinGAN", ONE_SHOT, "any", 250, 3, in_suite=False,
                     ablation="residual", build=functools.partial(build_sase_singan, residual=True)))

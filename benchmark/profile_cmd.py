@@ -14,6 +14,7 @@ timm's ``benchmark.py``); ``batch`` sets both of its batch sizes.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from typing import Dict, Iterator, Optional, Sequence, Tuple
 
 import timm
@@ -23,9 +24,6 @@ from benchmark.config import ProfileSpec
 from benchmark.errors import UserError
 from benchmark.metrics.cost import classifier_cost, generator_cost
 from benchmark.models import MODELS
-from benchmark.registry import Registry
-
-Profiler = Registry("profiler")  # task -> fn(name, img_size, device, train, spec) -> row
 
 
 def _resolve(name: str):
@@ -67,6 +65,28 @@ def profile_gan(name: str, img_size: Optional[int], device: str, train: bool, sp
     return {"model": name, "img_size": size, **_rounded(generator_cost(G.to(device), D, 256, spec, device))}
 
 
+def profile_one_shot(name: str, img_size: Optional[int], device: str, train: bool, spec: ProfileSpec) -> Dict:
+    """Params and GMACs of every scale's generator, and in total, for a square image of ``img_size`` (default
+    250: SinGAN's max size) under the published pyramid rule (min 25 px, factor 0.75); the critic's params."""
+    from baselines.singan import pyramid_geometry
+    from benchmark.metrics import profile
+    from benchmark.tasks.one_shot import PAD, one_input
+
+    size = img_size or 250
+    geometry = pyramid_geometry(size, size, 250, 25, 0.75)
+    factory = MODELS.get(name).build(nfc=32, min_nfc=32, nc=3)
+    params, gmacs = [], []
+    for k, (h, w) in enumerate(geometry.sizes):
+        G = factory.generator(k)
+        gmacs.append(profile.count_gmacs(one_input(G), (1, 3, h + 2 * PAD, w + 2 * PAD), device=device).gmacs)
+        params.append(profile.count_params(G))
+    critic = sum(profile.count_params(factory.critic(k)) for k in range(len(geometry.sizes)))
+    return {"model": name, "img_size": size, "num_scales": len(geometry.sizes), "params": sum(params),
+            "params_per_scale": params, "params_d": critic, "gmacs": round(sum(gmacs), 4),
+            "gmacs_per_scale": [round(g, 5) for g in gmacs], "flops_counter": "fvcore-macs",
+            "scale_sizes": [list(s) for s in geometry.sizes]}
+
+
 def profile_models(names: Sequence[str], img_size: Optional[int], batch: int, device: str,
                    train: bool = False, spec: Optional[ProfileSpec] = None) -> Iterator[Dict]:
     """One row per model; ``spec`` (default: timm's protocol) with both batch sizes set to ``batch``."""
@@ -76,9 +96,7 @@ def profile_models(names: Sequence[str], img_size: Optional[int], batch: int, de
         raise UserError(f"--img-size must be at least 8, got {img_size}")
     spec = dataclasses.replace(spec or ProfileSpec(), infer_batch=batch, train_batch=batch)
     for name in names:
-        task = MODELS.get(name).suite if name in MODELS else "recognition"
-        fn = Profiler.get(task) if task in Profiler else profile_classifier
-        yield fn(name, img_size, device, train, spec)
+        yield _profiler(name)(name, img_size, device, train, spec)
 
 
 def _rounded(row: Dict) -> Dict:
@@ -91,5 +109,13 @@ def _rounded(row: Dict) -> Dict:
     return out
 
 
-Profiler.add("recognition", profile_classifier)
-Profiler.add("synthesis", profile_gan)
+def _profiler(name: str):
+    """The profiler the model's task spec names; a timm name that is not registered is a classifier."""
+    if name not in MODELS:
+        return profile_classifier
+    from benchmark.spec import load_specs
+    from benchmark.suites import SUITES
+
+    spec = load_specs().get(SUITES.get(MODELS.get(name).suite).task)
+    module, _, fn = (spec.profile or "benchmark.profile_cmd:profile_classifier").partition(":")
+    return getattr(importlib.import_module(module), fn)

@@ -100,6 +100,7 @@ class TaskSpec:
     caveat: Optional[Callable[[Mapping[str, Any]], str]] = None  # split values -> a warning above the table
     options: Tuple[Option, ...] = ()
     units: Optional[str] = None  # "module:function" (preset, data_path) -> the data of each run; None: one
+    profile: Optional[str] = None  # "module:function" for `profile` (name, img_size, device, train, spec) -> row
     estimate: Optional[str] = None  # "module:function" (plan -> seconds or None), printed before a suite runs
     palette: Mapping[str, str] = field(default_factory=dict)  # family -> colour
 

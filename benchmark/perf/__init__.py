@@ -15,10 +15,12 @@ import importlib.util
 import os
 from typing import Any, Callable, Dict, Optional, Sequence
 
+from benchmark.specs.recognition import NAME as RECOGNITION
 from benchmark.train.classify import Progress
 
 LOOP_TARGET = 0.95  # ours >= 0.95 x the bare loop's img/s
 HAS_GAN = importlib.util.find_spec("benchmark.perf.gan_step") is not None
+DEFAULT_SUITE = RECOGNITION  # the loop and data parts time the recognition harness
 PARTS = ("loop", "data", "fid", "profile") + (("gan",) if HAS_GAN else ())
 PROFILE_CPU_BATCH = 32  # the profile part's batch on a CPU (timm's 256 on a GPU)
 
@@ -84,7 +86,7 @@ def _loop(models, device, steps, windows, progress, say) -> Dict[str, Any]:
     from benchmark.perf.loop import measure_loop
     from benchmark.suites import SUITES
 
-    preset = SUITES.get("recognition").preset("default")
+    preset = SUITES.get(DEFAULT_SUITE).preset("default")
     rows = []
     for name in models:
         row = measure_loop(name, preset, device, steps, windows, progress)
@@ -105,7 +107,7 @@ def _data(loop, device, steps, workers, say) -> Dict[str, Any]:
     from benchmark.recipes import DEIT
     from benchmark.suites import SUITES
 
-    preset = SUITES.get("recognition").preset("default")
+    preset = SUITES.get(DEFAULT_SUITE).preset("default")
     fm = fashion_mnist_rate(preset.data, preset.recipe, steps)
     fastest = max(r["ours_img_per_s"] for r in loop["models"])
     fm.update(consumer="fastest default model in training", consumer_img_per_s=fastest,

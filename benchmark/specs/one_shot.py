@@ -62,6 +62,7 @@ SPEC = TaskSpec(
     run="benchmark.tasks.one_shot:run_one_shot", units="benchmark.data.single_image:unit_sources",
     columns=COLUMNS, console=console, quality="sifid",
     split_by=("dataset", "image", "sifid_extractor", "recipe_id"), identity=("device", "precision", "machine"),
+    profile="benchmark.profile_cmd:profile_one_shot",
     plots=("sample_grids",), notes=NOTES, claims=CLAIMS, caveat=caveat,
     options=(Option("--inception-weights", "inception_weights",
                     "local Inception-v3 weights (pt_inception-2015-12-05) for SIFID as published", is_file=True),),

@@ -82,7 +82,7 @@ def caveat(split: Mapping[str, Any]) -> str:
 
 SPEC = TaskSpec(
     name=NAME, title="Synthesis", recipe_type=GANRecipe, data_kinds=("fmnist_few_shot", "folder"),
-    identity=("device", "precision", "machine"),
+    identity=("device", "precision", "machine"), profile="benchmark.profile_cmd:profile_gan",
     run="benchmark.tasks.synthesis:run_synthesis", estimate="benchmark.tasks.estimate:synthesis_seconds", columns=COLUMNS, console=console, quality="fid",
     split_by=("dataset", "feature_extractor", "recipe_id"), plots=("curve", "sample_grids"), notes=NOTES,
     claims=CLAIMS, published=published_key, not_comparable=not_comparable,

@@ -61,6 +61,14 @@ def build_one_shot(name: str, nfc: int = 32, min_nfc: int = 32, nc: int = 3) -> 
     return entry.build(nfc=nfc, min_nfc=min_nfc, nc=nc)
 
 
+PAD = 5  # SinGAN pads each scale's input by 5 px on every side (five 3x3 convs without padding)
+
+
+def one_input(g: nn.Module) -> nn.Module:
+    """``g`` wrapped to take one input, for fvcore."""
+    return _OneInput(g)
+
+
 class _OneInput(nn.Module):
     """``G(x, x)``: one input for fvcore; the previous image only enters a crop and a sum (no MACs)."""
 

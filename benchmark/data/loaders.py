@@ -65,7 +65,18 @@ def _fashion_mnist(spec, batch_size, in_chans, seed, data_path, max_steps, rank,
                           per_image=recipe and per_image_transform(recipe, spec.img_size),
                           per_batch=recipe and batch_erasing(recipe), **common)
     val = TensorBatches(xt, yt, max(batch_size, 256), **common)
-    return Loaders(train, val, 10, "fashion_mnist", len(yt))
+    return Loaders(train, val, 10, fashion_mnist_name(spec), len(yt))
+
+
+def fashion_mnist_name(spec: DataSpec) -> str:
+    """The recorded dataset: ``fashion_mnist``, with the subset sizes when the preset takes subsets (a 10k
+    training subset is another dataset: its runs must never share a table with full-data runs)."""
+    def size(n: int) -> str:
+        return f"{n // 1000}k" if n % 1000 == 0 else str(n)
+
+    parts = [f"train{size(spec.train_subset)}" if spec.train_subset else "",
+             f"val{size(spec.val_subset)}" if spec.val_subset else ""]
+    return "-".join(["fashion_mnist", *(p for p in parts if p)])
 
 
 def _image_folder(spec, batch_size, seed, data_path, max_steps, rank, world, recipe, device) -> Loaders:

@@ -1,8 +1,8 @@
 """Your runs beside the reference: the committed records of ``results/reference`` against a user's own.
 
 The reference is what the suite's authors measured and committed; a user's runs are theirs, in their own
-results folder.  They are never averaged together.  For every (task, preset, recipe, dataset, model) found
-in both, this section sets the user's mean quality beside the reference's, says whether it agrees (the
+results folder.  They are never averaged together.  For every (task, preset, model) and setting (the task
+spec's ``split_by``: dataset, recipe identity, feature extractor, ...) found in both, this section sets the user's mean quality beside the reference's, says whether it agrees (the
 user's mean lies inside the reference's 95% CI over seeds; with a single reference seed there is no CI and
 the check says so), and gives throughput as a ratio to the reference machine, naming both machines: a
 different CPU or GPU is expected to differ, and a ratio says by how much.
@@ -24,26 +24,28 @@ COLUMNS = ["model", "preset", "recipe", "dataset", "metric", "seeds (yours / ref
 
 
 def compare(yours: pd.DataFrame, reference: pd.DataFrame, spec) -> pd.DataFrame:
-    """One row per model found, completed, in both stores for ``spec``'s task."""
-    a, b = _done(yours, spec), _done(reference, spec)
+    """One row per model found, completed, in both stores for ``spec``'s task, in the same setting (the
+    spec's ``split_by`` fields: dataset, recipe identity, feature extractor, image, ...)."""
+    keys = list(dict.fromkeys([*KEYS, *spec.split_by]))
+    a, b = _done(yours, spec, keys), _done(reference, spec, keys)
     if a.empty or b.empty:
         return pd.DataFrame(columns=COLUMNS)
     rows: List[dict] = []
-    for key, mine in a.groupby(KEYS, sort=False):
+    for key, mine in a.groupby(keys, sort=False):
         ref = b
-        for col, value in zip(KEYS, key):
+        for col, value in zip(keys, key):
             ref = ref[ref[col] == value]
         if not ref.empty:
-            rows.append(_row(dict(zip(KEYS, key)), mine, ref, spec))
+            rows.append(_row(dict(zip(keys, key)), mine, ref, spec))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _done(frame: pd.DataFrame, spec) -> pd.DataFrame:
+def _done(frame: pd.DataFrame, spec, keys: List[str]) -> pd.DataFrame:
     if frame.empty:
         return frame
     frame = tables.with_defaults(frame)
     done = tables.completed(frame[frame["task"] == spec.name])
-    return done.assign(**{k: done[k].fillna("-").astype(str) for k in KEYS if k in done.columns})
+    return done.assign(**{k: done[k].fillna("-").astype(str) if k in done.columns else "-" for k in keys})
 
 
 def _row(key: dict, mine: pd.DataFrame, ref: pd.DataFrame, spec) -> dict:

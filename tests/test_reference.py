@@ -1,0 +1,35 @@
+"""Your runs beside the reference: matched by setting, agreement against the reference CI, machine ratios."""
+
+import pandas as pd
+
+from benchmark.report.reference import compare
+from benchmark.specs import recognition, synthesis
+
+
+def _rows(values, machine, speed, model="resnet_s32_b1m", **fields):
+    return [dict(suite="recognition", task="recognition", preset="default", recipe="r", recipe_id="r",
+                 dataset="fashion_mnist-train10k", model=model, family="ResNet", seed=s, status="completed",
+                 top1=v, train_img_per_s=speed, infer_img_per_s=2 * speed, machine=machine, **fields)
+            for s, v in enumerate(values)]
+
+
+def test_agreement_and_throughput_ratio_per_machine():
+    ref = pd.DataFrame(_rows([85.0, 85.5, 86.0], "EPYC / 2 threads", 800.0))
+    mine = pd.DataFrame(_rows([85.4], "laptop / 8 threads", 1600.0))
+    row = compare(mine, ref, recognition.SPEC).iloc[0]
+    assert row["agreement"].startswith("agrees") and row["train img/s ratio"] == "2.00x"
+    assert row["your machine"] == "laptop / 8 threads" and row["reference machine"] == "EPYC / 2 threads"
+    far = compare(pd.DataFrame(_rows([80.0], "laptop", 1.0)), ref, recognition.SPEC).iloc[0]
+    assert "differs" in far["agreement"]
+
+
+def test_other_settings_are_never_matched():
+    ref = pd.DataFrame(_rows([85.0, 85.5], "m", 1.0))
+    assert compare(pd.DataFrame(_rows([85.0], "m", 1.0, model="other")), ref, recognition.SPEC).empty
+    other_recipe = pd.DataFrame(_rows([85.0], "m", 1.0)).assign(recipe_id="r+1234abcd")
+    assert compare(other_recipe, ref, recognition.SPEC).empty
+    fid = [dict(r, task="synthesis", suite="synthesis", fid=10.0 + i, feature_extractor=x)
+           for i, (r, x) in enumerate(zip(_rows([0, 0], "m", 1.0), ("fmnist-cnn-a", "fmnist-cnn-a")))]
+    mine = [dict(fid[0], feature_extractor="fmnist-cnn-b")]  # a substitute retrained elsewhere: other features
+    assert compare(pd.DataFrame(mine), pd.DataFrame(fid), synthesis.SPEC).empty
+    assert not compare(pd.DataFrame(fid[:1]), pd.DataFrame(fid), synthesis.SPEC).empty

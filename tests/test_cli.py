@@ -22,9 +22,9 @@ def test_smoke_run_then_report(tmp_path, tiny_idx):
     report = res / "report"
     text = (report / "README.md").read_text()
     assert "resnet_s32" in text and "swin_s32" in text and "±" in text
-    for name in ("recognition_smoke.csv", "recognition_smoke.tex", "recognition_smoke_top1_vs_gmacs.png",
-                 "recognition_smoke_top1_vs_params.png", "recognition_smoke_throughput.png"):
-        assert (report / name).stat().st_size > 0, name
+    stem = "recognition_smoke_fashion-mnist-train512-val256_adamw-smoke"  # task, preset, dataset, recipe
+    for suffix in (".csv", ".tex", "_top1_vs_gmacs.png", "_top1_vs_params.png", "_throughput.png"):
+        assert (report / f"{stem}{suffix}").stat().st_size > 0, suffix
 
 
 def test_list_shows_suites_presets_models():

@@ -24,7 +24,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Tuple
+from typing import List, Tuple
+
+import torch
+import torch.nn.functional as F
 
 __all__ = ["PyramidGeometry", "pyramid_geometry", "resized_size"]
 
@@ -68,3 +71,15 @@ def pyramid_geometry(h: int, w: int, max_size: int = 250, min_size: int = 25,
     factor = math.pow(min_size / min(h1, w1), 1 / stop_scale)
     sizes = tuple(resized_size(h1, w1, math.pow(factor, stop_scale - n)) for n in range(stop_scale + 1))
     return PyramidGeometry((h, w), sizes, factor, scale1)
+
+
+def resize(x: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
+    """Antialiased bicubic resize of [B, C, H, W] to ``size`` (no-op at the same size)."""
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    return F.interpolate(x, size=size, mode="bicubic", align_corners=False, antialias=True)
+
+
+def real_pyramid(image: torch.Tensor, geometry: PyramidGeometry) -> List[torch.Tensor]:
+    """The real image at every scale, coarsest first, each resized from the finest one."""
+    return [resize(image, size).clamp(-1, 1) for size in geometry.sizes]

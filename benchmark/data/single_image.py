@@ -22,10 +22,10 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 
 from baselines.singan import PyramidGeometry, pyramid_geometry
+from baselines.singan.geometry import real_pyramid, resize  # noqa: F401  (re-exported)
 from benchmark.data.image_folder import IMG_EXTENSIONS
 from benchmark.errors import UserError
 
@@ -137,13 +137,6 @@ def read_rgb(unit: ImageUnit) -> np.ndarray:
     return np.ascontiguousarray(arr[:, :, :3]).astype(np.uint8)
 
 
-def resize(x: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
-    """Antialiased bicubic resize of [B, C, H, W] to ``size`` (no-op at the same size)."""
-    if tuple(x.shape[-2:]) == tuple(size):
-        return x
-    return F.interpolate(x, size=size, mode="bicubic", align_corners=False, antialias=True)
-
-
 def to_unit_range(arr: np.ndarray) -> torch.Tensor:
     """uint8 [H, W, 3] -> float [1, 3, H, W] in [-1, 1]."""
     return torch.from_numpy(arr).permute(2, 0, 1)[None].float().div(127.5).sub(1)
@@ -168,8 +161,3 @@ def load_single_image(spec: OneShotData, data_path: Optional[str | Path] = None)
         raise UserError(f"{data_path} holds {len(units)} images; a one-shot run trains on one image "
                         "(list them with benchmark.data.single_image.list_units)")
     return load_unit(units[0], spec)
-
-
-def real_pyramid(image: torch.Tensor, geometry: PyramidGeometry) -> List[torch.Tensor]:
-    """The real image at every scale, coarsest first, each resized from the finest one."""
-    return [resize(image, size).clamp(-1, 1) for size in geometry.sizes]

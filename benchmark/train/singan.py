@@ -58,8 +58,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from baselines.singan import SinGANFactory
+from baselines.singan.geometry import real_pyramid, resize
 from benchmark.config import SinGANRecipe  # noqa: F401  (re-exported: the recipe of this trainer)
-from benchmark.data.single_image import real_pyramid, resize
 from benchmark.errors import TrainingDiverged
 from benchmark.train.classify import Progress
 from benchmark.train.resume import Checkpointer

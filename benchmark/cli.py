@@ -30,6 +30,16 @@ def _csv(text: str) -> List[str]:
     return items
 
 
+def _jobs(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--jobs takes a positive integer, got {text!r}") from None
+    if not 1 <= n <= 256:
+        raise argparse.ArgumentTypeError(f"--jobs must be between 1 and 256, got {text!r}")
+    return n
+
+
 def _seeds(text: str) -> List[int]:
     try:
         seeds = [int(t) for t in text.split(",") if t.strip()]
@@ -50,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--preset", default="default", help="smoke, default or paper (default: default)")
     run.add_argument("--models", type=_csv, default=None, help="comma-separated model names (default: the preset's)")
     run.add_argument("--data", default=None, help="data path (ImageFolder root, or Fashion-MNIST IDX folder)")
-    run.add_argument("--seeds", type=_seeds, default=[0], help="comma-separated seeds (default: 0)")
+    run.add_argument("--seeds", type=_seeds, default=None,
+                     help="comma-separated seeds (default: the preset's: 0, or 0-5 for the deciding presets)")
     run.add_argument("--results-dir", type=Path, default=Path("results"))
     run.add_argument("--device", default=None, help="cpu or cuda[:N] (default: cuda if available)")
     for flag, (opt, tasks) in _task_flags().items():  # options tasks add, e.g. --inception-weights
@@ -60,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a named recipe for every model (see `list`; default: the preset's)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a preset field, e.g. --set recipe.epochs=1 (repeatable)")
+    run.add_argument("--jobs", type=_jobs, default=None, metavar="N",
+                     help="runs side by side, each in its own process with cores/N threads (default: one per "
+                          "CPU core on a CPU, at most one per run; 1 on a GPU or under torchrun)")
     run.add_argument("--rerun", action="store_true",
                      help="measure again runs that already have a completed record with the same config")
     rep = sub.add_parser("report", help="render tables and plots from the results store")
@@ -234,12 +248,14 @@ def _plan(args, device: str):
     if args.data is not None and not Path(args.data).expanduser().exists():
         raise UserError(f"--data {args.data}: no such file or folder")
     models = args.models if args.models is not None else models_for(suite.name, preset.model_scale)
-    return Plan(suite, preset, models, args.seeds, args.results_dir, args.data, device,
-                _task_options(spec, args), args.rerun), spec
+    seeds = args.seeds if args.seeds is not None else list(preset.seeds)
+    return Plan(suite, preset, models, seeds, args.results_dir, args.data, device,
+                _task_options(spec, args), args.rerun, getattr(args, "jobs", None) or 1), spec
 
 
 def cmd_run(args) -> int:
-    from benchmark.runner import run_plan
+    from benchmark.parallel import default_jobs, threads_per_job
+    from benchmark.runner import plan_size, run_plan
     from benchmark.train.classify import Progress
     from benchmark.train.distributed import init_distributed, local_device, shutdown
     from benchmark.validate import check_run
@@ -249,15 +265,20 @@ def cmd_run(args) -> int:
     check_run(plan.preset, plan.data_path)  # impossible recipe values and broken data: exit 2, no record
     dist = init_distributed(plan.device)
     plan = dataclasses.replace(plan, device=local_device(plan.device, dist))
+    total = plan_size(plan)
+    plan = dataclasses.replace(plan, jobs=min(args.jobs, total) if args.jobs else
+                               default_jobs(plan.device, total, dist.active))
     say = _say if dist.is_main else _silent
+    side = f"; {plan.jobs} side by side, {threads_per_job(plan.jobs)} thread(s) each" if plan.jobs > 1 else ""
     say(f"suite {plan.suite.name}, preset {plan.preset.name}, recipe {plan.preset.recipe.name}, device "
         f"{plan.device}{f', {dist.world} processes ({dist.backend})' if dist.active else ''}: "
-        f"{len(plan.models)} model(s) x {len(plan.seeds)} seed(s)")
+        f"{len(plan.models)} model(s) x {len(plan.seeds)} seed(s): {total} run(s){side}")
     if dist.is_main:
         _print_estimate(spec, plan)
+    counter = _Counter(total)
     try:
-        records = run_plan(plan, progress=_tqdm if dist.is_main else Progress,
-                           on_record=lambda r: _print_record(spec, r), dist=dist)
+        records = run_plan(plan, progress=_tqdm if dist.is_main and plan.jobs == 1 else Progress,
+                           on_record=lambda r: _print_record(spec, r, counter.tick(r)), dist=dist)
     finally:
         shutdown(dist)
     failed = [r for r in records if r["status"] != "completed"]
@@ -270,13 +291,21 @@ def cmd_run(args) -> int:
 
 def _print_estimate(spec, plan) -> None:
     """A lower bound on the training time of the plan on this machine, from a few timed steps here."""
+    from benchmark.parallel import threads_per_job
+    from benchmark.train.tune import threads
+
     estimate = spec.estimate_fn()
-    seconds = estimate(plan) if estimate else None
+    if estimate is None:
+        return
+    _say("timing a few training steps of each model for the estimate ...")
+    with threads(threads_per_job(plan.jobs) if plan.device.startswith("cpu") else None):
+        seconds = estimate(plan)  # timed on the threads one job gets
     if seconds is not None:
         runs = len(plan.models) * len(plan.seeds)
-        _say(f"estimate on this machine: at least {seconds / 60:.1f} min of training for {runs} run(s) "
-             "(timed from a few steps of each model here; evaluation and profiling come on top; runs already "
-             "completed are skipped)")
+        side = f", {plan.jobs} side by side" if plan.jobs > 1 else ""
+        _say(f"estimate on this machine: at least {seconds / plan.jobs / 60:.1f} min of training for {runs} "
+             f"run(s){side} (timed from a few steps of each model here; evaluation and profiling come on top; "
+             "runs already completed are skipped)")
 
 
 def _say(text: str) -> None:
@@ -287,8 +316,26 @@ def _silent(text: str) -> None:
     pass
 
 
-def _print_record(spec, r: dict) -> None:
-    head = f"  {r['model']:<28} seed {r['seed']}:"
+class _Counter:
+    """``run 3/7`` and the suite's remaining time, extrapolated from the runs finished so far."""
+
+    def __init__(self, total: int) -> None:
+        import time
+
+        self.total, self.done, self.fresh, self.t0, self.clock = total, 0, 0, time.monotonic(), time.monotonic
+
+    def tick(self, r: dict) -> str:
+        self.done += 1
+        self.fresh += 0 if r.get("skipped") else 1
+        left = self.total - self.done
+        if not left or not self.fresh:
+            return f"[{self.done}/{self.total}]"
+        eta = (self.clock() - self.t0) / self.fresh * left
+        return f"[{self.done}/{self.total}, about {eta / 60:.0f} min left]"
+
+
+def _print_record(spec, r: dict, count: str = "") -> None:
+    head = f"  {count + ' ' if count else ''}{r['model']:<28} seed {r['seed']}:"
     if r.get("skipped"):
         print(f"{head} already completed in {r['run_id']}; kept (--rerun measures it again)", file=sys.stderr)
     elif r["status"] == "completed":

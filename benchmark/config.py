@@ -208,6 +208,7 @@ class Preset:
     description: str = ""
     runtime: Runtime = field(default_factory=Runtime)
     pins: Tuple[str, ...] = ()  # recipe fields the preset keeps when --recipe swaps the recipe
+    seeds: Tuple[int, ...] = (0,)  # the seeds `run` uses when --seeds is not given (not part of a run's identity)
 
     def with_recipe(self, recipe: Any) -> "Preset":
         """This preset with ``recipe``, keeping the fields it pins (e.g. the smoke preset's sizes)."""

@@ -39,7 +39,9 @@ COLUMNS = ("suite", "model", "family", "dataset", "preset", "recipe", "seed", "s
 NAME_FIELDS = ("run_id", "suite", "model", "dataset", "preset", "status")
 OPTIONAL_TEXT = ("recipe", "recipe_id", "family", "task", "paper_name", "device", "precision", "flops_counter",
                  "feature_extractor", "run_key", "started_at", "finished_at", "error", "git_commit",
-                 "supersedes", "peak_mem_kind", "sample_grid")
+                 "supersedes", "peak_mem_kind", "sample_grid", "convergence_what", "convergence_rule")
+OPTIONAL_BOOL = ("converged",)  # benchmark.convergence: absent in records written before it
+OPTIONAL_NUMBER = ("convergence_figure",)  # may be None (no figure); never NaN in JSON
 INT_FIELDS = ("seed", "schema_version")
 OPTIONAL_INT = ("world_size", "fid_samples")
 METRICS = ("top1", "top5", "top1_ema", "top5_ema", "fid", "kid", "kid_std", "swd", "params", "params_g",
@@ -93,6 +95,12 @@ def validate(record: Mapping[str, Any], metrics: bool = True) -> None:
     for key in OPTIONAL_INT:
         if record.get(key) is not None and not _is_int(record[key]):
             raise MalformedRecord(f"field {key!r} must be an integer, got {record[key]!r:.60}")
+    for key in OPTIONAL_BOOL:
+        if record.get(key) is not None and not isinstance(record[key], bool):
+            raise MalformedRecord(f"field {key!r} must be true or false, got {record[key]!r:.60}")
+    for key in OPTIONAL_NUMBER:
+        if record.get(key) is not None and (isinstance(record[key], bool) or not isinstance(record[key], (int, float))):
+            raise MalformedRecord(f"field {key!r} must be a number, got {record[key]!r:.60}")
     for key, kind in (("history", list), ("env", dict), ("config", dict)):
         if record.get(key) is not None and not isinstance(record[key], kind):
             raise MalformedRecord(f"field {key!r} must be a {kind.__name__}, got {type(record[key]).__name__}")

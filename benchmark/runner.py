@@ -27,6 +27,7 @@ import hashlib
 import importlib
 import json
 import logging
+import os
 import subprocess
 import time
 import traceback
@@ -123,7 +124,8 @@ def _data_id(data_path: Optional[str]) -> Optional[str]:
 def run_key(suite: cfg.Suite, preset: cfg.Preset, model: str, seed: int, data_path: Optional[str],
             device: str) -> str:
     """What makes two runs the same run: the resolved config, the data and the kind of device."""
-    blob = json.dumps({"suite": suite.name, "preset": cfg.to_dict(preset), "model": model, "seed": seed,
+    resolved = {k: v for k, v in cfg.to_dict(preset).items() if k != "seeds"}  # the seed itself is below
+    blob = json.dumps({"suite": suite.name, "preset": resolved, "model": model, "seed": seed,
                        "data": _data_id(data_path),
                        "device": device.split(":")[0]}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
@@ -158,6 +160,12 @@ class Plan:
     device: str = "cpu"
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     rerun: bool = False
+    jobs: int = 1  # runs side by side (CPU worker processes); 1: one after another in this process
+
+
+def plan_size(plan: Plan) -> int:
+    """How many runs ``plan`` asks for (one per data unit, model and seed)."""
+    return len(data_units(plan.suite, plan.preset, plan.data_path)) * len(plan.models) * len(plan.seeds)
 
 
 def task_for(suite: cfg.Suite) -> TaskFn:
@@ -171,50 +179,81 @@ def run_plan(plan: Plan, progress: Callable[..., Progress] = Progress,
              dist: DistContext = DistContext()) -> List[Dict[str, Any]]:
     """Run every (model, seed) of ``plan``; return the records (also written under ``results_dir``)."""
     return run_suite(plan.suite, plan.preset, plan.models, plan.seeds, plan.results_dir, plan.data_path,
-                     plan.device, progress, plan.options, on_record, plan.rerun, dist)
+                     plan.device, progress, plan.options, on_record, plan.rerun, dist, plan.jobs)
 
 
 def run_suite(suite: cfg.Suite, preset: cfg.Preset, models: Sequence[str], seeds: Sequence[int],
               results_dir: Path, data_path: Optional[str] = None, device: str = "cpu",
               progress: Callable[..., Progress] = Progress, options: Optional[Mapping[str, Any]] = None,
               on_record: Optional[Callable[[Dict[str, Any]], None]] = None, rerun: bool = False,
-              dist: DistContext = DistContext()) -> List[Dict[str, Any]]:
-    """Run every (model, seed); return the records (also written under ``results_dir``)."""
+              dist: DistContext = DistContext(), jobs: int = 1) -> List[Dict[str, Any]]:
+    """Run every (model, seed); return the records (also written under ``results_dir``).
+
+    ``jobs > 1`` runs that many units side by side in worker processes (:mod:`benchmark.parallel`); each
+    unit still takes its run key's lock, so records and locks stay one per run."""
     check_models(suite, models)
+    # seed-major: an interrupted suite leaves whole seed sets (every model of a seed), which is what a verdict needs
+    units = [Unit(suite, preset, model, seed, unit, Path(results_dir), device, dict(options or {}), rerun)
+             for seed in seeds
+             for unit in data_units(suite, preset, data_path)  # one run per image for one-shot folders
+             for model in models]
+    if jobs > 1 and len(units) > 1 and not dist.active:
+        from benchmark.parallel import run_units_parallel
+
+        return run_units_parallel(units, jobs, on_record)
     task = task_for(suite)
     index = RecordIndex(results_dir) if dist.is_main else None  # parsed once, then only new or changed files
     records = []
-    for unit in data_units(suite, preset, data_path):  # one run per image for one-shot folders
-        for model in models:
-            for seed in seeds:
-                key = run_key(suite, preset, model, seed, unit, device)
-                # the lock first, then the records: another process may have finished this key meanwhile
-                with RunLock(results_dir, key, f"{suite.name} {model} seed {seed}") if dist.is_main else nullcontext():
-                    known = index.refresh() if index is not None else []
-                    previous = find_previous(known, suite.name, key, rerun) if dist.is_main else None
-                    previous = dist.broadcast_object(previous)
-                    if previous and previous["status"] == "completed":
-                        log.info("%s seed %d already completed as %s; kept", model, seed, previous["run_id"])
-                        record = {**previous, "skipped": True}
-                    else:
-                        resume_id = previous["run_id"] if previous else None
-                        run_id = dist.broadcast_object(resume_id or new_run_id(suite.name, model, preset.name, seed))
-                        run_dir = Path(results_dir) / "runs" / run_id
-                        if dist.is_main:
-                            ensure_under(results_dir, run_dir)
-                            clean_stale_temps(run_dir)
-                            clean_stale_temps(records_dir(results_dir, suite.name), recursive=False)
-                        ctx = RunContext(suite, preset, model, seed, run_id, run_dir, unit,
-                                         device, progress if dist.is_main else Progress, dict(options or {}), dist)
-                        record = run_one(task, ctx, key)
-                        done = find_previous(known, suite.name, key) if rerun and dist.is_main else None
-                        if done and done["status"] == "completed" and record["status"] == "completed":
-                            record = {**record, "supersedes": done["run_id"]}  # the run this re-run re-measures
-                            write_record(results_dir, record)
-                records.append(record)
-                if on_record and dist.is_main:
-                    on_record(record)
+    for unit in units:
+        record = run_unit(unit, task, index, progress, dist)
+        records.append(record)
+        if on_record and dist.is_main:
+            on_record(record)
     return records
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One run to do: a (model, seed, data) of a suite at a resolved preset; picklable for worker processes."""
+
+    suite: cfg.Suite
+    preset: cfg.Preset
+    model: str
+    seed: int
+    data: Optional[str]
+    results_dir: Path
+    device: str
+    options: Mapping[str, Any]
+    rerun: bool = False
+
+
+def run_unit(u: Unit, task: TaskFn, index: Optional[RecordIndex], progress: Callable[..., Progress] = Progress,
+             dist: DistContext = DistContext()) -> Dict[str, Any]:
+    """Run ``u`` under its run key's lock (or keep its completed record); returns the record."""
+    key = run_key(u.suite, u.preset, u.model, u.seed, u.data, u.device)
+    # the lock first, then the records: another process may have finished this key meanwhile
+    with RunLock(u.results_dir, key, f"{u.suite.name} {u.model} seed {u.seed}") if dist.is_main else nullcontext():
+        known = index.refresh() if index is not None else []
+        previous = find_previous(known, u.suite.name, key, u.rerun) if dist.is_main else None
+        previous = dist.broadcast_object(previous)
+        if previous and previous["status"] == "completed":
+            log.info("%s seed %d already completed as %s; kept", u.model, u.seed, previous["run_id"])
+            return {**previous, "skipped": True}
+        resume_id = previous["run_id"] if previous else None
+        run_id = dist.broadcast_object(resume_id or new_run_id(u.suite.name, u.model, u.preset.name, u.seed))
+        run_dir = u.results_dir / "runs" / run_id
+        if dist.is_main:
+            ensure_under(u.results_dir, run_dir)
+            clean_stale_temps(run_dir)
+            clean_stale_temps(records_dir(u.results_dir, u.suite.name), recursive=False)
+        ctx = RunContext(u.suite, u.preset, u.model, u.seed, run_id, run_dir, u.data, u.device,
+                         progress if dist.is_main else Progress, dict(u.options), dist)
+        record = run_one(task, ctx, key)
+        done = find_previous(known, u.suite.name, key) if u.rerun and dist.is_main else None
+        if done and done["status"] == "completed" and record["status"] == "completed":
+            record = {**record, "supersedes": done["run_id"]}  # the run this re-run re-measures
+            write_record(u.results_dir, record)
+        return record
 
 
 def run_one(task: TaskFn, ctx: RunContext, key: str = "") -> Dict[str, Any]:
@@ -270,6 +309,7 @@ def _base_record(ctx: RunContext) -> Dict[str, Any]:
         "preset": ctx.preset.name, "recipe": ctx.preset.recipe.name, "recipe_id": recipe_id(ctx.preset.recipe),
         "seed": ctx.seed, "dataset": ctx.preset.data.name,
         "world_size": ctx.dist.world, "dist_backend": ctx.dist.backend,
+        "parallel_jobs": int(os.environ.get("SASE_BENCH_JOBS", "1")),  # runs side by side on this machine
         "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "git_commit": git_commit(), "env": env_info(ctx.device),
         "config": {"suite": ctx.suite.name, "preset": cfg.to_dict(ctx.preset), "model": ctx.model,

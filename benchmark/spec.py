@@ -3,8 +3,9 @@
 A :class:`TaskSpec` is registered beside each task (``benchmark/specs/``).  It says which recipe type and
 data kinds the task takes, where its run function lives, which record fields are its metrics (with unit,
 direction and format), how a record prints on the console, which report sections and plots it gets,
-which published numbers it is compared with and which claims of the paper it tests.  ``cli``, the runner
-and the report loop over :data:`TASK_SPECS` and never name a suite.
+which published numbers it is compared with, which claims of the paper it tests and which convergence
+test (:mod:`benchmark.convergence`) its learning curve must pass before a claim is tested on it.
+``cli``, the runner and the report loop over :data:`TASK_SPECS` and never name a suite.
 
 This module is light on purpose: it imports neither torch nor a model, so the report can read specs
 while importing nothing that trains or measures.  The run function is named by a dotted path and
@@ -103,6 +104,9 @@ class TaskSpec:
     profile: Optional[str] = None  # "module:function" for `profile` (name, img_size, device, train, spec) -> row
     estimate: Optional[str] = None  # "module:function" (plan -> seconds or None), printed before a suite runs
     palette: Mapping[str, str] = field(default_factory=dict)  # family -> colour
+    # a benchmark.convergence.ConvergenceTest (record -> Convergence, plus how to read the curve): held
+    # directly, not by dotted path, because that module is pure Python and as light as the specs
+    convergence: Optional[Any] = None
 
     def run_fn(self) -> Callable[..., Dict[str, Any]]:
         module, _, name = self.run.partition(":")

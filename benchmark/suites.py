@@ -56,6 +56,16 @@ RECOGNITION = SUITES.add(
                             "Fashion-MNIST images at 32 px, 2 epochs",
             ),
             Preset(
+                name="decide",
+                model_scale="ladder:b1m",
+                data=DataSpec("fashion_mnist", img_size=32, train_subset=10_000, augment=False),
+                recipe=R.ADAMW_FMNIST_DECIDE,
+                profile=ProfileSpec(infer_batch=128, train_batch=64, warmup=2, iters=5, windows=3),
+                seeds=(0, 1, 2, 3, 4, 5),
+                description="deciding: the default comparison (7 families at 1M params, 10k images) trained to its "
+                            "plateau (24 epochs), 6 seeds; hours on 2 CPU cores",
+            ),
+            Preset(
                 name="ladder",
                 model_scale="ladder",
                 data=DataSpec("fashion_mnist", img_size=32, augment=False),
@@ -156,6 +166,15 @@ ONE_SHOT = SUITES.add(
                 data=OneShotData(images=("coffee", "chelsea"), max_size=64, min_size=25),
                 recipe=R.SINGAN_CPU,
                 description="coffee and chelsea at 64 px (4 scales), 80 iterations per scale, both models: a CPU demo",
+            ),
+            Preset(
+                name="decide",
+                model_scale="any",
+                data=OneShotData(images=("coffee", "chelsea", "rocket"), max_size=64, min_size=25),
+                recipe=R.SINGAN_DECIDE,
+                seeds=(0, 1, 2),
+                description="deciding: SinGAN's 2,000 iterations per scale at 64 px (4 scales) on 3 photos, "
+                            "3 seeds, both models; hours on 2 CPU cores",
             ),
             Preset(
                 name="paper",

@@ -67,7 +67,7 @@ for setting, group in SETTINGS:
     SUMMARIES.append(summary)
     caveat = spec.caveat(setting) if spec.caveat else ""
     display(Markdown(f"### {', '.join(f'{k} `{v}`' for k, v in setting.items())}" + (f"\\n\\n**{caveat}**" if caveat else "")))
-    display(tables.spec_table(summary, spec.columns))'''
+    display(tables.spec_table(summary, spec.columns, spec.convergence is not None))'''
 
 VERDICTS = '''if EMPTY:
     print("no verdicts: no completed runs")

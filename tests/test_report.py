@@ -32,3 +32,18 @@ def test_tables_render_mean_pm_std():
 
 def test_pareto_front():
     assert pareto_front([1, 2, 3, 4], [50, 40, 60, 55]) == [0, 2]
+
+
+def test_tables_count_converged_seeds_and_say_when_none_is_recorded():
+    frame = _frame()
+    assert spec_table(summarize(frame, ["top1"]), COLUMNS).loc[0, "converged"] == "-"
+    frame["converged"] = [True, False, None]
+    assert spec_table(summarize(frame, ["top1"]), COLUMNS).loc[0, "converged"] == "1/2"
+
+
+def test_learning_curves_plot_mean_and_spread(tmp_path):
+    from benchmark.report.plots import learning_curves
+
+    runs = [[(1, 80.0), (2, 85.0), (3, 86.0)], [(1, 81.0), (2, 84.0), (3, 86.5)]]
+    path = learning_curves({("a", "ResNet"): runs}, "epoch", "top-1 (%)", "t", tmp_path / "c.png")
+    assert path.exists() and path.stat().st_size > 1000

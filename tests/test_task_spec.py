@@ -61,7 +61,7 @@ def registered():
 
 def test_a_third_task_runs_prints_loads_and_renders(tmp_path, capsys):
     with registered():
-        assert main(["run", "--suite", "line", "--seeds", "0,1,2", "--results-dir", str(tmp_path),
+        assert main(["run", "--suite", "line", "--seeds", "0,1,2", "--jobs", "1", "--results-dir", str(tmp_path),
                      "--device", "cpu"]) == 0
         err = capsys.readouterr().err
         assert err.count("MSE 0.0") == 3 and "slope 2.0" in err

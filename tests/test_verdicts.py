@@ -1,4 +1,5 @@
-"""Verdicts from synthetic records: matched sizes, claim kinds, margins, Holm, not-testable premises."""
+"""Verdicts from synthetic records: matched sizes, claim kinds, margins, Holm, not-testable premises, the
+convergence gate (the synthetic runs have converged unless a test says otherwise)."""
 
 import pandas as pd
 import pytest
@@ -12,7 +13,7 @@ MATCHED = {"sase_resnet_s32": ("SASE-ResNet", 1.00e6), "resnet_s32": ("ResNet", 
 
 def _runs(model, family, values, metric="top1", suite="recognition", **fields):
     base = dict(suite=suite, preset="default", dataset="fashion_mnist", recipe="r", model=model, family=family,
-                status="completed", in_suite=not model.endswith("_softmax"))
+                status="completed", in_suite=not model.endswith("_softmax"), converged=True)
     return [{**base, "seed": seed, "finished_at": f"2026-01-01T00:00:{seed:02d}", metric: v, **fields}
             for seed, v in enumerate(values)]
 
@@ -40,6 +41,24 @@ def test_a_clear_improvement_at_matched_size_is_reproduced():
     assert row["p_adjusted"] < 0.05 and row["p_adjusted"] >= row["p_value"] and row["mean_a"] == pytest.approx(80.5)
     assert "Welch" in row["test"] and row["kind"] == "superiority" and row["mdd"] > 0
     assert list(table.columns) == COLUMNS
+
+
+def test_one_unconverged_arm_makes_a_claim_not_testable_still_learning():
+    rec = _recognition([80.0, 80.5, 81.0], [75.0, 75.4, 74.8])
+    late = (rec["model"] == "sase_resnet_s32") & (rec["seed"] == 2)
+    rec.loc[late, ["converged", "convergence_figure", "convergence_what"]] = [
+        False, 3.65, "top-1 rose 3.65 points over the last quarter of training (epochs 12-16); limit 0.3"]
+    table = compute_verdicts(rec)
+    row = _verdict(table, "SASE-ResNet top-1 > ResNet")
+    assert row["verdict"] == "not testable: still learning" and row["p_value"] != row["p_value"]
+    assert row["detail"].startswith("sase_resnet_s32 seed 2: top-1 rose 3.65 points") and "1 of 6" in row["detail"]
+    assert (table["verdict"] != "reproduced").all()  # every claim of the setting involves SASE-ResNet
+
+
+def test_records_without_a_convergence_field_are_still_learning():
+    rec = _recognition([80.0, 80.5, 81.0], [75.0, 75.4, 74.8]).drop(columns="converged")
+    row = _verdict(compute_verdicts(rec), "SASE-ResNet top-1 > ResNet")
+    assert row["verdict"] == "not testable: still learning" and "no convergence figure recorded" in row["detail"]
 
 
 def test_a_clear_loss_is_not_reproduced():

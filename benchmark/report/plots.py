@@ -7,6 +7,7 @@ spec's palette (family -> colour), falling back to a fixed cycle for families it
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping
@@ -16,6 +17,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 CYCLE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf", "#e377c2", "#7f7f7f")
 _palette: Dict[str, str] = {}
@@ -125,6 +127,43 @@ def metric_curves(histories: dict, metric: str, ylabel: str, title: str, path: P
     return _save(fig, path)
 
 
+def _mean_std(runs: List[list]) -> tuple:
+    """x, mean and std over runs at each x any run has (std 0 where one run has that x)."""
+    by_x: Dict[float, list] = {}
+    for points in runs:
+        for x, y in points:
+            by_x.setdefault(x, []).append(y)
+    xs = sorted(by_x)
+    means = [sum(by_x[x]) / len(by_x[x]) for x in xs]
+    stds = [pd.Series(by_x[x]).std(ddof=1) if len(by_x[x]) > 1 else 0.0 for x in xs]
+    return xs, means, stds
+
+
+def learning_curves(curves: Mapping[tuple, List[list]], xlabel: str, ylabel: str, title: str, path: Path) -> Path:
+    """One line per model (``curves[(model, family)]`` = one list of (x, y) per seed): the mean over seeds,
+    with a band of ± 1 std; colour by family, line style by model within a family; log y over a wide range."""
+    fig, ax = plt.subplots(figsize=(6.8, 4.4), dpi=120)
+    styles: Dict[str, int] = {}
+    ys_all = []
+    for (model, family), runs in sorted(curves.items(), key=lambda kv: str(kv[0])):
+        xs, mean, std = _mean_std(runs)
+        style = ("-", "--", ":", "-.")[styles.setdefault(family, 0) % 4]
+        styles[family] += 1
+        ax.plot(xs, mean, style, marker="o", ms=3, lw=1.5, color=_color(family), label=f"{model} ({len(runs)} seeds)")
+        ax.fill_between(xs, [m - s for m, s in zip(mean, std)], [m + s for m, s in zip(mean, std)],
+                        color=_color(family), alpha=0.15, lw=0)
+        ys_all += mean
+    if ys_all and min(ys_all) > 0 and max(ys_all) / min(ys_all) > 20:
+        ax.set_yscale("log")
+    if all(float(x).is_integer() for runs in curves.values() for points in runs for x, _ in points):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    ax.set_title(textwrap.fill(title, 72), fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    return _save(fig, path)
+
+
 @dataclass(frozen=True)
 class Section:
     """One report table's rows and where its plots go: what a section plot needs, and nothing more."""
@@ -176,6 +215,22 @@ def _curve(sec: Section) -> List[str]:
     return [f"![{_quality_label(sec)} over iterations]({path.name})"]
 
 
+def _learning_curve(sec: Section) -> List[str]:
+    test = sec.spec.convergence
+    if test is None:
+        return []
+    curves: Dict[tuple, list] = {}
+    for (model, family, _seed), history in sec.histories.items():
+        points = test.points(history)
+        if points:
+            curves.setdefault((model, family), []).append(points)
+    if not curves:
+        return []
+    path = learning_curves(curves, test.x_label, test.y_label, f"Learning curves ({sec.title})",
+                           sec.out / f"{sec.stem}_learning_curve.png")
+    return [f"![learning curves: mean over seeds, band ± 1 std]({path.name})"]
+
+
 def _sample_grids(sec: Section) -> List[str]:
     lines = []
     for _, r in sec.rows.sort_values("model").drop_duplicates("model", keep="last").iterrows():
@@ -191,5 +246,6 @@ SECTION_PLOTS: Dict[str, Callable[[Section], List[str]]] = {
     "quality_vs_params": _quality_vs("params", "parameters (millions)", 1e6),
     "throughput": _throughput,
     "curve": _curve,
+    "learning_curve": _learning_curve,
     "sample_grids": _sample_grids,
 }

@@ -127,7 +127,11 @@ VERDICT_NOTES = (
     "`p adj.` is the Holm-adjusted p-value of the claim's test. `reproduced`: p adj. < alpha; `not reproduced`: "
     "the opposite test (A worse, or worse by more than the margin) rejects after correction; `inconclusive`: "
     "neither, or fewer than {min_seeds} seeds on a side. `MDD`: the smallest true difference the seeds could "
-    "have detected (one-sided Welch, alpha {alpha}, power 0.8, observed stds). A verdict on the `smoke`, "
+    "have detected (one-sided Welch, alpha {alpha}, power 0.8, observed stds). `not testable: still learning`: "
+    "a counted run on either side has not passed its task's convergence test (see the learning curves and the "
+    "`converged` column of each table); the detail names the run furthest from it, and a record written before "
+    "the test existed counts as not converged: a claim about trained models is never decided on untrained "
+    "ones. A verdict on the `smoke`, "
     "`default` or `ladder` presets tests the claim on small 32 px models, not in the paper's ImageNet or 256 px "
     "setting."
 )

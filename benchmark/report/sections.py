@@ -44,12 +44,12 @@ def task_section(spec, frame: pd.DataFrame, preset: str, results_dir: Path, out:
 def _setting(spec, group, preset, split, results_dir, out, published, histories, titled) -> str:
     metrics = [c.field for c in spec.columns] + ["wall_s"]
     summary = tables.summarize(group, metrics, _group_keys(spec, group))
-    table = tables.spec_table(summary, spec.columns)
+    table = tables.spec_table(summary, spec.columns, spec.convergence is not None)
     label = ", ".join(str(v) for v in split.values())
     stem = "_".join([spec.name, preset, *(_slug(v) for v in split.values())])
     links = tables.write_table(table, out, stem, f"{spec.title}, preset {preset}, {label}")
     caveat = spec.caveat(split) if spec.caveat else ""
-    notes = fill_notes(spec.notes, group)
+    notes = fill_notes(spec.notes, group) + converged_note(spec)
     runs = {(m, f, s): histories.get(rid, []) for m, f, s, rid in
             zip(group["model"], group["family"], group["seed"], group["run_id"])}
     section = plots.Section(spec, group, summary, runs, results_dir, out, stem, f"{preset}, {label}")
@@ -58,6 +58,14 @@ def _setting(spec, group, preset, split, results_dir, out, published, histories,
     title = f"### {label}\n\n" if titled else ""
     return (f"{title}{_bold(caveat)}{_per_budget(table, summary)}\n{notes}\n\n{links}\n\n"
             f"{published_block(spec, summary, published, stem, out)}\n" + "\n\n".join(drawn) + "\n")
+
+
+def converged_note(spec) -> str:
+    if spec.convergence is None:
+        return ""
+    return (f" `converged`: seeds whose run passed the task's convergence test ({spec.convergence.description}); "
+            "`-`: the records predate the test. Verdicts count only converged runs. Learning curves: the mean "
+            "over seeds (line) and ± 1 std (band).")
 
 
 def _per_budget(table: pd.DataFrame, summary: pd.DataFrame) -> str:

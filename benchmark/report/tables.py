@@ -37,6 +37,9 @@ def summarize(frame: pd.DataFrame, metrics: Sequence[str], group: Sequence[str] 
         return pd.DataFrame(columns=[*keys, "n"])
     done = done.assign(**{k: done[k].fillna("-") for k in keys})
     agg: Dict[str, tuple] = {"n": ("seed", "count")}
+    if "converged" in done.columns:  # benchmark.convergence: runs that passed / runs that carry the test
+        done = done.assign(_converged=done["converged"].eq(True), _judged=done["converged"].notna())
+        agg.update(converged_n=("_converged", "sum"), judged_n=("_judged", "sum"))
     for m in metrics:
         if m in done.columns:
             col = pd.to_numeric(done[m], errors="coerce")
@@ -73,13 +76,16 @@ def mean_std(mean: float, std: float, n: int, digits: int) -> str:
     return f"{mean:.{digits}f}"
 
 
-def spec_table(summary: pd.DataFrame, columns: Sequence) -> pd.DataFrame:
+def spec_table(summary: pd.DataFrame, columns: Sequence, judged: bool = True) -> pd.DataFrame:
     """The display table of one task: one row per model, the task's columns (units in the headers),
-    mean ± std over seeds where a column shows spread, and a 95% CI column where it asks for one."""
+    mean ± std over seeds where a column shows spread, and a 95% CI column where it asks for one.
+    ``judged``: the task declares a convergence test (a ``converged`` column, ``k/n`` seeds, ``-`` for none)."""
     rows: List[Dict[str, object]] = []
     for _, r in summary.iterrows():
         n = int(r["n"])
         row: Dict[str, object] = {"model": r["model"], "family": r.get("family", "-"), "seeds": n}
+        if judged:  # the task has a convergence test; "-": no run of the row carries its figure
+            row["converged"] = converged_text(r)
         for c in columns:
             mean, std = r.get(f"{c.field}_mean"), r.get(f"{c.field}_std")
             mean = mean * c.scale if mean is not None and mean == mean else math.nan
@@ -90,6 +96,14 @@ def spec_table(summary: pd.DataFrame, columns: Sequence) -> pd.DataFrame:
         row["device"] = f"{r.get('device', '-')} ({r.get('precision', '-')})"
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def converged_text(r) -> str:
+    """``k/n``: how many of the row's n seeds passed the convergence test; ``-`` when none carries it."""
+    judged = r.get("judged_n")
+    if judged is None or judged != judged or not judged:
+        return "-"
+    return f"{int(r['converged_n'])}/{int(r['n'])}"
 
 
 def write_table(table: pd.DataFrame, out, stem: str, caption: str) -> str:

@@ -23,6 +23,12 @@ tests of one setting; the verdict uses the adjusted p-value.  ``reproduced``: th
 ``not reproduced``: the opposite one-sided test (A worse than B, or worse by more than the margin) has
 adjusted p < alpha; ``inconclusive`` otherwise, and always with fewer than 2 seeds on a side.  Each row also
 gives the smallest difference its seeds could have detected (power 0.8, Welch, observed stds).
+
+**The convergence gate.**  A claim is tested only when every counted run on both sides passed its task's
+convergence test (the record's ``converged``, :mod:`benchmark.convergence`).  Otherwise the verdict is
+``not testable: still learning``, with the figure of the run furthest from converging; a record without a
+``converged`` field (written before the test existed) counts as not converged.  Such rows take no part in
+Holm's correction.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from benchmark.spec import Claim, load_specs
 ALPHA = stats.ALPHA
 MIN_SEEDS = 2
 SIZE_FACTOR = 1.1  # "significantly smaller": at least 10% fewer params
+STILL_LEARNING = "not testable: still learning"
 COLUMNS = ["claim", "kind", "margin", "setting", "preset", "dataset", "recipe_id", "budget", "verdict", "test", "alpha", "n_a",
            "n_b", "mean_a", "mean_b", "p_value", "p_adjusted", "mdd", "detail", "suite", "feature_extractor",
            "model_a", "model_b", "params_a", "params_b"]
@@ -81,14 +88,41 @@ def default_model(family: str, group: pd.DataFrame) -> Optional[str]:
     return names[0] if names else None
 
 
-def per_seed(frame: pd.DataFrame, model: Optional[str], field: str) -> pd.Series:
-    """One value per seed for ``model`` (the latest completed run of each seed), NaNs dropped."""
+def counted(frame: pd.DataFrame, model: Optional[str], field: str) -> pd.DataFrame:
+    """The runs of ``model`` a test counts: the latest completed run of each seed, with a value of ``field``."""
     if model is None or field not in frame.columns:
-        return pd.Series(dtype=float)
+        return frame.iloc[0:0]
     runs = frame[frame["model"] == model]
     if "finished_at" in runs.columns:
         runs = runs.sort_values("finished_at", na_position="first")
-    return pd.to_numeric(runs.drop_duplicates("seed", keep="last")[field], errors="coerce").dropna()
+    runs = runs.drop_duplicates("seed", keep="last")
+    return runs[pd.to_numeric(runs[field], errors="coerce").notna()]
+
+
+def per_seed(frame: pd.DataFrame, model: Optional[str], field: str) -> pd.Series:
+    """One value per seed for ``model`` (the latest completed run of each seed), NaNs dropped."""
+    return pd.to_numeric(counted(frame, model, field)[field], errors="coerce").astype(float)
+
+
+def still_learning(group: pd.DataFrame, models: Tuple[Optional[str], ...], field: str) -> Optional[str]:
+    """None when every counted run of ``models`` converged; else the run furthest from it, as a sentence."""
+    runs = pd.concat([counted(group, m, field) for m in models])
+    done = runs["converged"].eq(True) if "converged" in runs.columns else pd.Series(False, index=runs.index)
+    late = runs[~done.to_numpy()]
+    if late.empty:
+        return None
+    figures = pd.to_numeric(late["convergence_figure"], errors="coerce") if "convergence_figure" in late.columns \
+        else pd.Series(math.nan, index=late.index)
+    worst = late.iloc[int(figures.fillna(math.inf).to_numpy().argmax())]
+    return f"{worst['model']} seed {worst['seed']}: {_why(worst)} ({len(late)} of {len(runs)} counted runs not converged)"
+
+
+def _why(run: pd.Series) -> str:
+    """A run's convergence sentence, or that it has none (a record from before the test)."""
+    recorded, what = run.get("converged"), run.get("convergence_what")
+    if recorded is None or recorded != recorded or not isinstance(what, str):
+        return "no convergence figure recorded"
+    return what
 
 
 def _params(group: pd.DataFrame, model: Optional[str], field: str) -> float:
@@ -175,7 +209,7 @@ def _tests(claim: Claim, a: pd.Series, b: pd.Series) -> Tuple[stats.WelchResult,
     return stats.welch_superiority(a, b, hib), stats.welch_superiority(b, a, hib)
 
 
-def _row(claim: Claim, group: pd.DataFrame, pair: Pair) -> Dict[str, object]:
+def _row(claim: Claim, group: pd.DataFrame, pair: Pair, gated: bool = True) -> Dict[str, object]:
     a, b = per_seed(group, pair.model_a, claim.metric), per_seed(group, pair.model_b, claim.metric)
     row = {"claim": claim.name, "kind": claim.kind, "margin": claim.margin if claim.kind != "superiority" else 0.0,
            "budget": pair.budget, "test": describe_test(claim), "alpha": ALPHA, "n_a": len(a), "n_b": len(b),
@@ -185,6 +219,9 @@ def _row(claim: Claim, group: pd.DataFrame, pair: Pair) -> Dict[str, object]:
            "params_b": _params(group, pair.model_b, claim.params_field)}
     if pair.reason:
         return {**row, "verdict": "not testable", "detail": pair.reason}
+    learning = still_learning(group, (pair.model_a, pair.model_b), claim.metric) if gated else None
+    if learning:
+        return {**row, "verdict": STILL_LEARNING, "detail": learning}
     if len(a) < MIN_SEEDS or len(b) < MIN_SEEDS:
         return {**row, "verdict": "inconclusive", "detail": f"fewer than {MIN_SEEDS} seeds on a side "
                                                             f"({len(a)} vs {len(b)})"}
@@ -232,8 +269,10 @@ def compute_verdicts(frame: pd.DataFrame, claims: Optional[Tuple[Tuple[str, Clai
     rows = []
     for task in dict.fromkeys(t for t, _ in claims):
         keys = ["suite", "preset", *(specs.get(task).split_by if task in specs else ("dataset",))]
+        gated = task not in specs or specs.get(task).convergence is not None  # a task without a test: no gate
         for setting, group in _settings(done[done["task"] == task], keys):
-            found = [{**setting, **_row(c, group, p)} for t, c in claims if t == task for p in pairs(c, group)]
+            found = [{**setting, **_row(c, group, p, gated)} for t, c in claims if t == task
+                     for p in pairs(c, group)]
             _decide(found, alpha)
             rows += found
     table = pd.DataFrame(rows)

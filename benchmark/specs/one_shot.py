@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from benchmark import convergence
 from benchmark.config import SinGANRecipe
 from benchmark.spec import Claim, Column, Option, TaskSpec
 
@@ -63,8 +64,9 @@ SPEC = TaskSpec(
     columns=COLUMNS, console=console, quality="sifid",
     split_by=("dataset", "image", "sifid_extractor", "recipe_id"), identity=("device", "precision", "machine"),
     profile="benchmark.profile_cmd:profile_one_shot",
-    plots=("sample_grids",), notes=NOTES, claims=CLAIMS, caveat=caveat,
+    plots=("learning_curve", "sample_grids"), notes=NOTES, claims=CLAIMS, caveat=caveat,
     options=(Option("--inception-weights", "inception_weights",
                     "local Inception-v3 weights (pt_inception-2015-12-05) for SIFID as published", is_file=True),),
+    convergence=convergence.ONE_SHOT,
     palette={"SinGAN": "#1f77b4", "SASE-SinGAN": "#d62728"},
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
+from benchmark import convergence
 from benchmark.config import Recipe
 from benchmark.spec import Claim, Column, TaskSpec
 
@@ -76,9 +77,10 @@ SPEC = TaskSpec(
     name=NAME, title="Recognition", recipe_type=Recipe, data_kinds=("fashion_mnist", "image_folder"),
     identity=("device", "precision", "machine"),
     run="benchmark.tasks.recognition:run_recognition", estimate="benchmark.tasks.estimate:recognition_seconds", columns=COLUMNS, console=console, quality="top1",
-    split_by=("dataset", "recipe_id"), plots=("quality_vs_gmacs", "quality_vs_params", "throughput"),
+    split_by=("dataset", "recipe_id"), plots=("quality_vs_gmacs", "quality_vs_params", "throughput", "learning_curve"),
     notes=NOTES, claims=CLAIMS, published=published_key, not_comparable=not_comparable,
     published_metrics={"top1": ("top1", 1.0), "params_m": ("params", 1e-6), "gmacs": ("gmacs", 1.0)},
+    convergence=convergence.RECOGNITION,
     palette={"ResNet": "#1f77b4", "SE-ResNet": "#2ca02c", "Swin": "#ff7f0e", "PVT": "#9467bd",
              "SASE-ResNet": "#d62728", "ResNeXt": "#8c564b", "SE-ResNeXt": "#17becf"},
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
+from benchmark import convergence
 from benchmark.config import GANRecipe
 from benchmark.spec import Claim, Column, Option, TaskSpec
 
@@ -84,10 +85,11 @@ SPEC = TaskSpec(
     name=NAME, title="Synthesis", recipe_type=GANRecipe, data_kinds=("fmnist_few_shot", "folder"),
     identity=("device", "precision", "machine"), profile="benchmark.profile_cmd:profile_gan",
     run="benchmark.tasks.synthesis:run_synthesis", estimate="benchmark.tasks.estimate:synthesis_seconds", columns=COLUMNS, console=console, quality="fid",
-    split_by=("dataset", "feature_extractor", "recipe_id"), plots=("curve", "sample_grids"), notes=NOTES,
+    split_by=("dataset", "feature_extractor", "recipe_id"), plots=("learning_curve", "sample_grids"), notes=NOTES,
     claims=CLAIMS, published=published_key, not_comparable=not_comparable,
     published_metrics={"fid": ("fid", 1.0)}, caveat=caveat,
     options=(Option("--inception-weights", "inception_weights",
                     "local Inception-v3 weights (pt_inception-2015-12-05) for paper-comparable FID", is_file=True),),
+    convergence=convergence.SYNTHESIS,
     palette={"FastGAN": "#1f77b4", "SASE-GAN": "#d62728"},
 )

@@ -11,16 +11,18 @@ rank 0 alone while the others wait, so the ranks do not compete for the device.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Dict
 
 import timm
 import torch
 
+from benchmark.convergence import judge
 from benchmark.data.loaders import build_loaders
 from benchmark.metrics.cost import classifier_cost
 from benchmark.metrics.memory import track_peak_memory
 from benchmark.models import MODELS
-from benchmark.train import precision
+from benchmark.train import precision, tune
 from benchmark.train.augment import TargetMaker
 from benchmark.train.classify import fit, state_digest, unwrap
 from benchmark.train.optim import lr_scale
@@ -40,12 +42,15 @@ def run_recognition(ctx) -> Dict[str, Any]:
                             device=ctx.device)
     ex = precision.resolve(preset.runtime, ctx.device)
     torch.manual_seed(ctx.seed)  # the same initial weights on every rank
-    model = ex.prepare(build_model(ctx.model, loaders.num_classes, entry.in_chans, recipe.drop_path).to(ctx.device))
+    model = build_model(ctx.model, loaders.num_classes, entry.in_chans, recipe.drop_path).to(ctx.device)
+    ex, tuning = _tune(ex, model, ctx, loaders.num_classes, (recipe.batch_size, entry.in_chans,
+                                                            preset.data.img_size, preset.data.img_size))
+    model = ex.prepare(model)
     seed_everything(ctx.seed + 1_000 * dist.rank)  # then per-rank streams for augmentation and drop-path
     train_model = ex.maybe_compile(_ddp(model, dist, ctx.device))
     ckpt = Checkpointer(ctx.checkpoint_path, preset.runtime.ckpt_every_steps, dist)
     scale = lr_scale(recipe, dist.world)
-    with track_peak_memory(ctx.device) as memory:
+    with track_peak_memory(ctx.device) as memory, tune.threads(tuning.get("cpu_threads")):
         history = fit(train_model, loaders.train, loaders.val, recipe, torch.device(ctx.device),
                       progress=ctx.progress, lr_scale=scale, reduce=dist.all_reduce_sum, execution=ex,
                       checkpointer=ckpt, targets=TargetMaker(recipe, loaders.num_classes))
@@ -54,12 +59,22 @@ def run_recognition(ctx) -> Dict[str, Any]:
         if dist.is_main else {}
     dist.barrier()
     ema = {k: final[k] for k in ("top1_ema", "top5_ema") if k in final}
-    return {"dataset": loaders.dataset, "top1": final["top1"], "top5": final["top5"], **ema,
-            "eval_samples": final["val_samples"], "val_set_size": loaders.val_samples,
-            "eval_img_size": preset.data.img_size, "epochs": recipe.epochs, "history": history,
-            "global_batch": recipe.batch_size * dist.world, "lr_effective": recipe.lr * scale,
-            "weights_digest": state_digest(model), "checkpoint_saves": ckpt.saves, **ckpt.record(),
-            **cost, **memory, **{f"train_{k}": v for k, v in ex.as_record().items()}}
+    out = {"dataset": loaders.dataset, "top1": final["top1"], "top5": final["top5"], **ema,
+           "eval_samples": final["val_samples"], "val_set_size": loaders.val_samples,
+           "eval_img_size": preset.data.img_size, "epochs": recipe.epochs, "history": history,
+           "global_batch": recipe.batch_size * dist.world, "lr_effective": recipe.lr * scale,
+           "weights_digest": state_digest(model), "checkpoint_saves": ckpt.saves, **ckpt.record(),
+           **cost, **memory, **{f"train_{k}": v for k, v in ex.as_record().items()},
+           "train_cpu_threads": tuning.get("cpu_threads"), "execution_tuning": tuning or None}
+    return {**out, **judge("recognition", out)}
+
+
+def _tune(ex, model, ctx, num_classes: int, shape):
+    """The measured memory format and thread count on a CPU (:mod:`benchmark.train.tune`); else unchanged."""
+    if not tune.tunable(ctx.preset.runtime, ctx.device) or ctx.dist.active:
+        return ex, {}
+    choice = tune.choose(model, ctx.model, shape, num_classes, Path(ctx.run_dir).parents[1] / "tuning")
+    return tune.with_format(ex, choice), choice
 
 
 def _ddp(model: torch.nn.Module, dist, device: str) -> torch.nn.Module:

@@ -25,6 +25,7 @@ from typing import Any, Dict
 import torch
 from torchvision.utils import save_image
 
+from benchmark.convergence import judge
 from benchmark.data.few_shot import FewShotSet, fmnist_class, image_folder_flat
 from benchmark.errors import UserError
 from benchmark.metrics.cost import generator_cost
@@ -142,17 +143,19 @@ def run_synthesis(ctx) -> Dict[str, Any]:
     final = pick.pop("chosen")
     cost = generator_cost(state.G_ema, D, recipe.nz, preset.profile, ctx.device) if dist.is_main else {}
     dist.barrier()
-    return {"dataset": data.name, "train_images": len(data.images), "img_size": size,
-            "iterations": state.iteration, "fid": final["fid"], "kid": final["kid"], "kid_std": final["kid_std"],
-            "swd": final["swd"], "feature_extractor": extractor.name, "fid_samples": recipe.fid_samples,
-            "fid_real_samples": final["fid_real_samples"], "kid_subset_size": final["kid_subset_size"],
-            "fid_generator": "ema", "fid_mode": FID_MODES[recipe.eval_bn], "fid_gen_batch": recipe.eval_batch,
-            **pick, "kid_std_kind": final.get("kid_std_kind"), "recon_loss": recon_name,
-            "recon_reduction": recipe.recon_reduction, "hflip": recipe.hflip, "sampling": recipe.sampling,
-            "tanh": recipe.tanh, "lr": recipe.lr,
-            "sample_grid": str(paths["grid"].relative_to(paths["grid"].parents[1])), "history": history,
-            "global_batch": recipe.batch_size * dist.world, "checkpoint_saves": ckpt.saves, **cost, **memory,
-            **ckpt.record(), **{f"train_{k}": v for k, v in ex.as_record().items()}}
+    out = {"dataset": data.name, "train_images": len(data.images), "img_size": size,
+           "iterations": state.iteration, "fid": final["fid"], "kid": final["kid"], "kid_std": final["kid_std"],
+           "swd": final["swd"], "feature_extractor": extractor.name, "fid_samples": recipe.fid_samples,
+           "fid_real_samples": final["fid_real_samples"], "kid_subset_size": final["kid_subset_size"],
+           "fid_generator": "ema", "fid_mode": FID_MODES[recipe.eval_bn], "fid_gen_batch": recipe.eval_batch,
+           **pick, "kid_std_kind": final.get("kid_std_kind"), "recon_loss": recon_name,
+           "recon_reduction": recipe.recon_reduction, "hflip": recipe.hflip, "sampling": recipe.sampling,
+           "tanh": recipe.tanh, "lr": recipe.lr, "ema_decay": recipe.ema_decay,
+           "ema_warmup": getattr(recipe, "ema_warmup", False),
+           "sample_grid": str(paths["grid"].relative_to(paths["grid"].parents[1])), "history": history,
+           "global_batch": recipe.batch_size * dist.world, "checkpoint_saves": ckpt.saves, **cost, **memory,
+           **ckpt.record(), **{f"train_{k}": v for k, v in ex.as_record().items()}}
+    return {**out, **judge("synthesis", out)}
 
 
 def _extractor(ctx, nc: int, paths):

@@ -1,0 +1,219 @@
+"""Has a run finished learning?  A convergence test per task, on the learning curve its record carries.
+
+Pure Python (no torch, no numpy): the specs, the tasks and the report import it.  Each rule takes a record
+(a dict with ``history``) and returns a :class:`Convergence`; :func:`judge` writes the result into a record
+as flat fields (``converged``, ``convergence_figure``, ``convergence_what``, ``convergence_rule``), so the
+records frame, the tables and the verdicts read them as plain columns.
+
+The rules (thresholds are the constants below; they are a first choice, to be tuned by measurement):
+
+* **recognition** (``history``: rows with ``epoch`` and ``top1``): the top-1 gain over the last quarter
+  of the epochs, estimated as the least-squares slope of top-1 against epoch over the quarter's points (the
+  epoch before the quarter included) times the quarter's length in epochs.  With two points that is the
+  plain difference; with more, one noisy epoch moves it less than an endpoint difference would.  Converged
+  when the gain is below :data:`TOP1_GAIN_LIMIT` points.  Fewer than :data:`MIN_EPOCHS` epochs: not judged.
+* **synthesis** (``history``: rows with ``iteration`` and ``fid``): converged when the FID changed by less
+  than :data:`FID_CHANGE_LIMIT` (relative) between the last two evaluations and the EMA generator has
+  warmed up: the record says an EMA warm-up or bias correction was used (``ema_warmup``), or the initial
+  weights' share ``ema_decay ** iterations`` is below :data:`EMA_RESIDUE_LIMIT`.  Fewer than
+  :data:`MIN_EVALS` evaluations: not judged.
+* **one-shot** (``history``: one entry per scale, each with ``curve``: sampled points with ``iter`` and
+  ``reconstruction``): for each scale, the points of the last :data:`WINDOW` of its iterations are split
+  into two halves by order; the scale is flat when the mean reconstruction loss changed by less than
+  :data:`RECON_CHANGE_LIMIT` (relative) or by less than :data:`RECON_ABS_FLOOR` (absolute, for losses near
+  zero, where a relative change is noise).  Converged when every scale is flat; the figure is the worst
+  scale's relative change.
+
+The figure is the number behind the decision, in the rule's units (top-1 points, a relative FID change,
+a relative loss change); NaN when there is none.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Mapping, Sequence, Tuple
+
+TOP1_GAIN_LIMIT = 0.3  # top-1 points over the last quarter of the epochs
+MIN_EPOCHS = 4
+FID_CHANGE_LIMIT = 0.05  # |FID_last - FID_prev| / FID_prev
+EMA_RESIDUE_LIMIT = 0.01  # ema_decay ** iterations: the initial weights' share in the EMA generator
+MIN_EVALS = 3
+WINDOW = 0.2  # the last 20% of each scale's iterations
+RECON_CHANGE_LIMIT = 0.10  # relative change of the mean reconstruction loss between the window's halves
+RECON_ABS_FLOOR = 1e-4  # absolute change below which a scale is flat whatever its relative change (MSE units)
+MIN_WINDOW_POINTS = 4
+
+Points = List[Tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class Convergence:
+    """One run's convergence test: the decision, the number behind it, a sentence with it, the rule."""
+
+    converged: bool
+    figure: float
+    what: str
+    rule: str
+
+
+@dataclass(frozen=True)
+class ConvergenceTest:
+    """A task's convergence test as a spec declares it: the rule, and how to read its learning curve."""
+
+    rule: Callable[[Mapping[str, Any]], Convergence]  # record -> decision
+    points: Callable[[Sequence[Mapping[str, Any]]], Points]  # history -> (x, y) for the plot
+    x_label: str
+    y_label: str
+    description: str
+
+    def __call__(self, record: Mapping[str, Any]) -> Convergence:
+        return self.rule(record)
+
+
+def _rows(history: Any, x: str, y: str) -> Points:
+    rows = [(float(h[x]), float(h[y])) for h in history or [] if isinstance(h, Mapping) and x in h and y in h]
+    return sorted(rows)
+
+
+def slope(points: Points) -> float:
+    """The least-squares slope of y on x (0 for fewer than 2 distinct x)."""
+    n = len(points)
+    mx, my = sum(p[0] for p in points) / n, sum(p[1] for p in points) / n
+    sxx = sum((p[0] - mx) ** 2 for p in points)
+    return sum((p[0] - mx) * (p[1] - my) for p in points) / sxx if sxx else 0.0
+
+
+# --- recognition -------------------------------------------------------------------------------------------
+
+RECOGNITION_RULE = (f"top-1 gain over the last quarter of the epochs (least-squares slope x span) < "
+                    f"{TOP1_GAIN_LIMIT} points; at least {MIN_EPOCHS} epochs")
+
+
+def recognition_points(history: Sequence[Mapping[str, Any]]) -> Points:
+    return _rows(history, "epoch", "top1")
+
+
+def recognition(record: Mapping[str, Any]) -> Convergence:
+    pts = recognition_points(record.get("history"))
+    n = len(pts)
+    if n < MIN_EPOCHS:
+        last = pts[-1][1] - pts[-2][1] if n >= 2 else math.nan
+        rose = f": top-1 rose {last:.2f} points in the last epoch" if n >= 2 else ""
+        return Convergence(False, last, f"too few epochs to judge ({n}; at least {MIN_EPOCHS}){rose}",
+                           RECOGNITION_RULE)
+    quarter = pts[-(math.ceil(n / 4) + 1):]
+    gain = slope(quarter) * (quarter[-1][0] - quarter[0][0])
+    what = (f"top-1 {'rose' if gain >= 0 else 'fell'} {abs(gain):.2f} points over the last quarter of training "
+            f"(epochs {quarter[0][0]:g}-{quarter[-1][0]:g}); limit {TOP1_GAIN_LIMIT}")
+    return Convergence(gain < TOP1_GAIN_LIMIT, gain, what, RECOGNITION_RULE)
+
+
+# --- synthesis ---------------------------------------------------------------------------------------------
+
+SYNTHESIS_RULE = (f"|FID change| between the last two evaluations < {FID_CHANGE_LIMIT:.0%} and the EMA warmed "
+                  f"up (a recorded warm-up, or ema_decay^iterations < {EMA_RESIDUE_LIMIT}); at least {MIN_EVALS} "
+                  "evaluations")
+
+
+def synthesis_points(history: Sequence[Mapping[str, Any]]) -> Points:
+    return _rows(history, "iteration", "fid")
+
+
+def ema_state(record: Mapping[str, Any]) -> Tuple[bool, str]:
+    """Whether the EMA generator has forgotten its initial weights, and why (or why not)."""
+    warmup = record.get("ema_warmup")
+    if warmup and str(warmup).lower() not in ("false", "none", "off", "0", "no"):
+        return True, f"EMA warm-up: {warmup}"
+    decay, iters = record.get("ema_decay"), record.get("iterations")
+    if not isinstance(decay, (int, float)) or not isinstance(iters, (int, float)):
+        return False, "EMA decay or iterations not recorded"
+    residue = float(decay) ** float(iters)
+    return residue < EMA_RESIDUE_LIMIT, f"EMA residue {decay:g}^{iters:g} = {residue:.3g} (limit {EMA_RESIDUE_LIMIT})"
+
+
+def synthesis(record: Mapping[str, Any]) -> Convergence:
+    pts = synthesis_points(record.get("history"))
+    warm, ema = ema_state(record)
+    if len(pts) < 2:
+        return Convergence(False, math.nan, f"too few FID evaluations to judge ({len(pts)}; at least "
+                                            f"{MIN_EVALS}); {ema}", SYNTHESIS_RULE)
+    (i0, prev), (i1, last) = pts[-2], pts[-1]
+    change = abs(last - prev) / prev if prev > 0 else math.inf
+    what = (f"FID changed {change:.1%} between the last two evaluations (iterations {i0:g}-{i1:g}: "
+            f"{prev:.3g} -> {last:.3g}); limit {FID_CHANGE_LIMIT:.0%}; {ema}")
+    if len(pts) < MIN_EVALS:
+        return Convergence(False, change, f"too few FID evaluations to judge ({len(pts)}; at least "
+                                          f"{MIN_EVALS}): {what}", SYNTHESIS_RULE)
+    return Convergence(change < FID_CHANGE_LIMIT and warm, change, what, SYNTHESIS_RULE)
+
+
+# --- one-shot ----------------------------------------------------------------------------------------------
+
+ONE_SHOT_RULE = (f"every scale's reconstruction loss flat over its last {WINDOW:.0%} of iterations: the means of "
+                 f"the window's two halves differ by < {RECON_CHANGE_LIMIT:.0%} (or < {RECON_ABS_FLOOR:g} absolute)")
+
+
+def scale_points(entry: Mapping[str, Any]) -> Points:
+    return _rows(entry.get("curve") if isinstance(entry, Mapping) else None, "iter", "reconstruction")
+
+
+def one_shot_points(history: Sequence[Mapping[str, Any]]) -> Points:
+    """The finest scale's reconstruction loss over its iterations."""
+    return scale_points(history[-1]) if history else []
+
+
+def _window(pts: Points) -> Tuple[Points, Points]:
+    start = pts[-1][0] * (1 - WINDOW)
+    window = [p for p in pts if p[0] >= start]
+    half = len(window) // 2
+    return window[:half], window[half:]
+
+
+def _scale(pts: Points) -> Tuple[bool, float, str]:
+    """(flat, relative change, sentence) for one scale's curve."""
+    first, second = _window(pts)
+    if len(first) + len(second) < MIN_WINDOW_POINTS:
+        return False, math.inf, f"{len(first) + len(second)} points in its last {WINDOW:.0%} (at least {MIN_WINDOW_POINTS})"
+    m1, m2 = sum(p[1] for p in first) / len(first), sum(p[1] for p in second) / len(second)
+    rel = abs(m2 - m1) / abs(m1) if m1 else (0.0 if m1 == m2 else math.inf)
+    flat = rel < RECON_CHANGE_LIMIT or abs(m2 - m1) < RECON_ABS_FLOOR
+    return flat, rel, (f"reconstruction loss changed {rel:.1%} within its last {WINDOW:.0%} (iterations "
+                       f"{first[0][0]:g}-{second[-1][0]:g}: {m1:.3g} -> {m2:.3g})")
+
+
+def one_shot(record: Mapping[str, Any]) -> Convergence:
+    history = record.get("history") or []
+    curves = [scale_points(e) for e in history]
+    if not curves or not all(curves):
+        return Convergence(False, math.nan, "no learning curve recorded", ONE_SHOT_RULE)
+    judged = [(*_scale(c), k) for k, c in enumerate(curves)]
+    flat, rel, text, k = max(judged, key=lambda j: (not j[0], j[1]))
+    limit = f"limit {RECON_CHANGE_LIMIT:.0%} or {RECON_ABS_FLOOR:g} absolute"
+    return Convergence(all(j[0] for j in judged), rel, f"scale {k} of {len(curves)}: {text}; {limit}", ONE_SHOT_RULE)
+
+
+# --- the tests the specs declare, and the record fields ----------------------------------------------------
+
+RECOGNITION = ConvergenceTest(recognition, recognition_points, "epoch", "top-1 (%)", RECOGNITION_RULE)
+SYNTHESIS = ConvergenceTest(synthesis, synthesis_points, "training iteration", "FID", SYNTHESIS_RULE)
+ONE_SHOT = ConvergenceTest(one_shot, one_shot_points, "iteration (finest scale)", "reconstruction loss (MSE)",
+                           ONE_SHOT_RULE)
+
+
+def as_fields(result: Convergence) -> Dict[str, Any]:
+    """The record fields of a result (a NaN or infinite figure is stored as None: JSON has no NaN)."""
+    figure = result.figure if math.isfinite(result.figure) else None
+    return {"converged": bool(result.converged), "convergence_figure": figure,
+            "convergence_what": result.what, "convergence_rule": result.rule}
+
+
+def judge(task: str, record: Mapping[str, Any]) -> Dict[str, Any]:
+    """The convergence fields of ``record`` under the test ``task``'s spec declares (not converged, with
+    the reason, when it declares none)."""
+    from benchmark.spec import load_specs
+
+    test = load_specs().get(task).convergence
+    if test is None:
+        return as_fields(Convergence(False, math.nan, "no convergence test declared for this task", "-"))
+    return as_fields(test(record))

@@ -1,0 +1,121 @@
+"""The convergence tests of benchmark.convergence on synthetic learning curves: rising, flat, noisy, short."""
+
+import json
+import math
+
+import pytest
+
+from benchmark import convergence as cv
+from benchmark.results import MalformedRecord, validate
+
+
+def _epochs(values):
+    return {"history": [{"epoch": e + 1, "top1": v} for e, v in enumerate(values)]}
+
+
+def _fids(values, every=250, **fields):
+    return {"history": [{"iteration": (i + 1) * every, "fid": v} for i, v in enumerate(values)],
+            "ema_decay": 0.999, "iterations": every * len(values), **fields}
+
+
+def _scales(*curves, iters=2000, every=20):
+    """One history entry per scale; each curve is a function of the iteration."""
+    return {"history": [{"scale": k, "curve": [{"iter": i, "critic": -1.0, "generator": 0.5,
+                                                "reconstruction": f(i)} for i in range(0, iters, every)]}
+                        for k, f in enumerate(curves)]}
+
+
+# recognition
+
+
+def test_recognition_rising_is_not_converged_and_says_by_how_much():
+    res = cv.recognition(_epochs([70, 75, 79, 82, 84, 86, 87.5, 89]))
+    assert not res.converged and res.figure == pytest.approx(3.0)
+    assert "rose 3.00 points over the last quarter" in res.what and "epochs 6-8" in res.what and "0.3" in res.what
+
+
+def test_recognition_flat_and_noisy_flat_converge():
+    assert cv.recognition(_epochs([70, 85, 89, 90, 90.5, 90.6, 90.6, 90.6])).converged
+    noisy = cv.recognition(_epochs([60, 80, 86, 88, 89, 89.6, 89.8, 90.1, 89.9, 90.2, 90.0, 90.1, 89.9, 90.1]))
+    assert noisy.converged and abs(noisy.figure) < cv.TOP1_GAIN_LIMIT
+
+
+def test_recognition_one_noisy_last_epoch_moves_the_gain_less_than_an_endpoint_difference():
+    res = cv.recognition(_epochs([80, 88, 89, 90, 90, 90, 90, 90, 90, 90, 90, 90.0, 90, 90, 90, 90.4]))
+    assert 0 < res.figure < 0.4
+
+
+def test_recognition_too_few_epochs_is_not_judged():
+    res = cv.recognition(_epochs([82.69, 86.34]))
+    assert not res.converged and res.figure == pytest.approx(3.65)
+    assert "too few epochs to judge" in res.what and "3.65 points in the last epoch" in res.what
+    assert not cv.recognition({"history": []}).converged and math.isnan(cv.recognition({}).figure)
+
+
+# synthesis
+
+
+def test_synthesis_falling_fid_is_not_converged():
+    res = cv.synthesis(_fids([120, 77, 41], every=2000))
+    assert not res.converged and res.figure == pytest.approx(36 / 77) and "77 -> 41" in res.what
+
+
+def test_synthesis_flat_and_noisy_flat_converge_once_the_ema_warmed_up():
+    assert cv.synthesis(_fids([80, 40, 30, 29.5], every=2000)).converged
+    assert cv.synthesis(_fids([80, 40, 30.0, 31.2, 30.1], every=2000)).converged
+    cold = cv.synthesis(_fids([80, 40, 30, 29.5], every=250))  # 0.999^1000 = 0.37 of the initial weights
+    assert not cold.converged and "0.368" in cold.what
+    assert cv.synthesis(_fids([80, 40, 30, 29.5], every=250, ema_warmup="bias-corrected")).converged
+    assert not cv.synthesis(_fids([80, 40, 30, 29.5], every=250, ema_warmup=False)).converged
+
+
+def test_synthesis_too_few_evaluations_or_no_ema_record():
+    res = cv.synthesis(_fids([40, 39.9], every=5000))
+    assert not res.converged and "too few FID evaluations" in res.what
+    assert not cv.synthesis({"history": [{"iteration": i, "fid": 30.0} for i in (1, 2, 3)]}).converged
+
+
+# one-shot
+
+
+def test_one_shot_flat_and_noisy_flat_scales_converge():
+    flat = _scales(lambda i: 0.05, lambda i: 0.01 + 0.001 * ((i // 20) % 2))  # a 10% zig-zag around 0.0105
+    res = cv.one_shot(flat)
+    assert res.converged and res.figure < cv.RECON_CHANGE_LIMIT and "scale" in res.what
+
+
+def test_one_shot_a_still_falling_scale_is_not_converged_and_is_the_figure():
+    res = cv.one_shot(_scales(lambda i: 0.05, lambda i: 0.1 * math.exp(-i / 500)))
+    assert not res.converged and res.figure > 0.3 and res.what.startswith("scale 1 of 2")
+
+
+def test_one_shot_tiny_losses_are_flat_by_the_absolute_floor():
+    assert cv.one_shot(_scales(lambda i: 1e-6 * (1 + (i > 1800)))).converged
+
+
+def test_one_shot_without_a_curve_or_with_too_few_points():
+    res = cv.one_shot({"history": [{"scale": 0, "rec": 0.07}]})
+    assert not res.converged and res.what == "no learning curve recorded" and math.isnan(res.figure)
+    assert not cv.one_shot(_scales(lambda i: 0.05, iters=80, every=40)).converged
+
+
+# the record fields and the specs
+
+
+def test_judge_writes_json_safe_fields_under_the_specs_test():
+    fields = cv.judge("recognition", _epochs([82.69, 86.34]))
+    assert fields["converged"] is False and fields["convergence_figure"] == pytest.approx(3.65)
+    assert fields["convergence_rule"] == cv.RECOGNITION_RULE
+    none = cv.judge("one-shot", {"history": []})
+    assert none["convergence_figure"] is None and json.loads(json.dumps(none)) == none
+
+
+def test_every_spec_declares_a_test_and_records_validate_its_fields():
+    from benchmark.spec import load_specs
+
+    assert all(spec.convergence is not None for spec in load_specs().values())
+    base = dict(schema_version=1, run_id="r", suite="s", model="m", dataset="d", preset="p", seed=0,
+                status="completed")
+    validate({**base, **cv.judge("synthesis", _fids([80, 40, 30]))})
+    with pytest.raises(MalformedRecord, match="converged"):
+        validate({**base, "converged": "yes"})

@@ -99,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     perf = sub.add_parser("perf", help="harness speed: our loop vs a bare loop, loaders vs models, FID cache")
     perf.add_argument("--models", type=_csv, default=None, help="default: the default recognition preset's")
     perf.add_argument("--parts", type=_csv, default=["loop", "data", "fid"],
-                      help="any of loop, data, fid, profile (ours vs a plain timing loop), gan")
+                      help="any of loop, data, fid, profile (ours vs a plain timing loop), gan, roofline "
+                           "(training GFLOP/s against the fp32 GEMM peak, CPU)")
     perf.add_argument("--batch-size", type=int, default=None, help="profile part: batch (256 on GPU, 32 on CPU)")
     perf.add_argument("--precision", default="auto", help="profile part: auto, fp32, tf32, bf16 or fp16")
     perf.add_argument("--steps", type=int, default=50, help="training steps per timed window (default 50)")

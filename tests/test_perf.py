@@ -148,3 +148,18 @@ def test_perf_parts_are_listed_and_unknown_ones_refused():
     assert {"loop", "data", "fid", "profile"} <= set(PARTS)
     with pytest.raises(UserError, match="unknown perf part"):
         run_perf(["resnet_s32"], "cpu", 1, 1, ["speed"], 1)
+
+
+def test_roofline_counts_forward_and_backward_flops_and_relates_them_to_the_peak():
+    import torch
+
+    from benchmark.perf.roofline import counted_flops, gemm_gflops, row
+
+    layer = torch.nn.Linear(32, 16, bias=False)
+    x = torch.randn(8, 32, requires_grad=True)
+    step = lambda: layer(x).sum().backward()  # noqa: E731
+    assert counted_flops(step) == 3 * 2 * 8 * 32 * 16  # forward, grad of input, grad of weight
+    r = row("linear", step, 8, 1, peak=10.0, steps=2, windows=1)
+    assert r["achieved_gflops"] == r["gflop_per_step"] * r["steps_per_s"]
+    assert r["fraction_of_peak"] == r["achieved_gflops"] / 10.0 and r["items_per_s"] == 8 * r["steps_per_s"]
+    assert gemm_gflops(1, n=64, reps=2) > 0

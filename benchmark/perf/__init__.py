@@ -21,7 +21,7 @@ from benchmark.train.classify import Progress
 LOOP_TARGET = 0.95  # ours >= 0.95 x the bare loop's img/s
 HAS_GAN = importlib.util.find_spec("benchmark.perf.gan_step") is not None
 DEFAULT_SUITE = RECOGNITION  # the loop and data parts time the recognition harness
-PARTS = ("loop", "data", "fid", "profile") + (("gan",) if HAS_GAN else ())
+PARTS = ("loop", "data", "fid", "profile", "roofline") + (("gan",) if HAS_GAN else ())
 PROFILE_CPU_BATCH = 32  # the profile part's batch on a CPU (timm's 256 on a GPU)
 
 
@@ -53,7 +53,23 @@ def run_perf(models: Sequence[str], device: str, steps: int, windows: int, parts
         out["profile"] = _profile(models, device, steps, windows, batch, precision, warmup, say)
     if "gan" in parts:
         out["gan"] = _gan(device, steps, windows, say)
+    if "roofline" in parts:
+        out["roofline"] = _roofline(models, device, steps, windows, say)
     return out
+
+
+def _roofline(models, device, steps, windows, say) -> Dict[str, Any]:
+    """Achieved training GFLOP/s against the machine's fp32 GEMM peak (:mod:`.roofline`), on a CPU at one
+    thread (what one of two side-by-side jobs gets) and at every thread."""
+    from benchmark.parallel import available_cores
+    from benchmark.perf.roofline import run_roofline
+
+    if not device.startswith("cpu"):
+        from benchmark.errors import UserError
+
+        raise UserError("the roofline part measures a CPU; run it with --device cpu")
+    counts = sorted({1, available_cores()})
+    return run_roofline(models, counts, max(4, steps // 2), max(3, windows // 2), say)
 
 
 def _profile(models, device, steps, windows, batch, precision, warmup, say) -> Dict[str, Any]:

@@ -1,0 +1,56 @@
+"""Runs side by side (``run --jobs N``): one record per run, one lock per run key, seed-major order."""
+
+import json
+
+import pytest
+
+from benchmark.errors import UserError
+from benchmark.lock import RunLock
+from benchmark.parallel import default_jobs, threads_per_job
+from benchmark.results import load_records
+from benchmark.runner import Unit, run_key, run_suite
+from benchmark.suites import SUITES
+
+MODELS = ["resnet_s32", "pvt_v2_s32"]
+
+
+def test_two_jobs_write_one_record_per_run_under_distinct_locks(tmp_path):
+    suite = SUITES.get("recognition")
+    seen = []
+    records = run_suite(suite, suite.preset("smoke"), MODELS, [0, 1], tmp_path, device="cpu", jobs=2,
+                        on_record=seen.append)
+    assert [(r["model"], r["seed"]) for r in records] == [(m, s) for s in (0, 1) for m in MODELS]  # seed-major
+    assert len(seen) == 4 and all(r["status"] == "completed" for r in records)
+    frame = load_records(tmp_path)
+    assert len(frame) == 4 and frame["run_key"].nunique() == 4 and frame["run_id"].nunique() == 4
+    assert set(frame["parallel_jobs"]) == {2}
+    locks = sorted(p.stem for p in (tmp_path / "locks").glob("*.lock"))
+    assert locks == sorted(frame["run_key"])
+    # each worker measured its execution (memory format, threads) once per model, kept for the other seeds
+    tunings = [json.loads(p.read_text()) for p in (tmp_path / "tuning").glob("*.json")]
+    assert sorted(t["model"] for t in tunings) == sorted(MODELS)
+    again = run_suite(suite, suite.preset("smoke"), MODELS, [0, 1], tmp_path, device="cpu", jobs=2)
+    assert all(r.get("skipped") for r in again) and len(load_records(tmp_path)) == 4
+
+
+def test_a_run_whose_key_is_held_elsewhere_stops_the_parallel_suite(tmp_path):
+    suite = SUITES.get("recognition")
+    preset = suite.preset("smoke")
+    key = run_key(suite, preset, MODELS[0], 0, None, "cpu")
+    with RunLock(tmp_path, key, "held by the test"):
+        with pytest.raises(UserError, match="already running|held"):
+            run_suite(suite, preset, MODELS, [0], tmp_path, device="cpu", jobs=2)
+
+
+def test_default_jobs_fit_the_machine():
+    assert default_jobs("cuda:0", 10) == 1 and default_jobs("cpu", 10, distributed=True) == 1
+    assert 1 <= default_jobs("cpu", 10) and default_jobs("cpu", 1) == 1
+    assert threads_per_job(1) >= threads_per_job(2) >= 1
+
+
+def test_units_pickle_for_worker_processes():
+    import pickle
+
+    suite = SUITES.get("one-shot")
+    u = Unit(suite, suite.preset("smoke"), "singan", 0, "skimage:coffee", __import__("pathlib").Path("x"), "cpu", {})
+    assert pickle.loads(pickle.dumps(u)) == u

@@ -1,4 +1,4 @@
-"""The command line: ``run``, ``report``, ``profile`` and ``list``.
+"""The command line: ``run``, ``report``, ``profile``, ``perf`` and ``list``.
 
 This is the only module that prints for the user.  A :class:`UserError` anywhere
 below becomes a one-line message and exit code 2, with no traceback.
@@ -30,6 +30,12 @@ def _csv(text: str) -> List[str]:
     return items
 
 
+def _preset_help() -> str:
+    from benchmark.suites import SUITES
+
+    return "; ".join(f"{name}: {', '.join(p.name for p in SUITES.get(name).presets)}" for name in SUITES.names())
+
+
 def _jobs(text: str) -> int:
     try:
         n = int(text)
@@ -57,11 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="verb", required=True)
     run = sub.add_parser("run", help="train, evaluate and profile every model of a suite")
     run.add_argument("--suite", required=True, help="a registered suite (see `list`)")
-    run.add_argument("--preset", default="default", help="smoke, default or paper (default: default)")
+    run.add_argument("--preset", default="default",
+                     help="a preset of the suite (default: default): " + _preset_help())
     run.add_argument("--models", type=_csv, default=None, help="comma-separated model names (default: the preset's)")
     run.add_argument("--data", default=None, help="data path (ImageFolder root, or Fashion-MNIST IDX folder)")
     run.add_argument("--seeds", type=_seeds, default=None,
-                     help="comma-separated seeds (default: the preset's: 0, or 0-5 for the deciding presets)")
+                     help="comma-separated seeds (default: the preset's; see `list`)")
     run.add_argument("--results-dir", type=Path, default=Path("results"))
     run.add_argument("--device", default=None, help="cpu or cuda[:N] (default: cuda if available)")
     for flag, (opt, tasks) in _task_flags().items():  # options tasks add, e.g. --inception-weights
@@ -96,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     prof.add_argument("--warmup", type=int, default=10, help="warm-up steps (timm: 10)")
     prof.add_argument("--steps", type=int, default=40, help="timed steps per window (timm: 40)")
     prof.add_argument("--windows", type=int, default=1, help="timed windows; the median is reported")
-    perf = sub.add_parser("perf", help="harness speed: our loop vs a bare loop, loaders vs models, FID cache")
+    perf = sub.add_parser("perf", help="harness speed: our loop vs a bare loop, loaders vs models, FID cache, "
+                                        "roofline (training GFLOP/s vs the machine's peak)")
     perf.add_argument("--models", type=_csv, default=None, help="default: the default recognition preset's")
     perf.add_argument("--parts", type=_csv, default=["loop", "data", "fid"],
                       help="any of loop, data, fid, profile (ours vs a plain timing loop), gan, roofline "
@@ -439,13 +447,17 @@ def cmd_list(args) -> int:
         suite = SUITES.get(name)
         print(f"suite {name} (task {suite.task}): {suite.description}")
         for p in suite.presets:
-            print(f"  preset {p.name:<8} {p.description}")
+            seeds = ",".join(map(str, p.seeds))
+            print(f"  preset {p.name:<9} {p.description} (seeds {seeds})")
     print("recipes (--recipe NAME):")
     for name, r in RECIPES.items():
         print(f"  {name:<24} {type(r).__name__:<12} {_recipe_length(r)}")
-    print("models (suite, scale, family, input, params):")
+    from benchmark.models import models_for
+
+    default = {m for n in SUITES.names() for m in models_for(n, SUITES.get(n).preset("default").model_scale)}
+    print("models (suite, scale, family, input, params; * = run by the default preset):")
     for name, e in MODELS.items():
-        flag = "" if e.in_suite else "  (not in the default list)"
+        flag = "  *" if name in default else ""
         params = f"{e.params / 1e6:.2f}M" if getattr(e, "params", None) else "-"
         print(f"  {name:<34} {e.suite:<12} {e.scale:<6} {e.family:<12} {e.in_chans}x{e.img_size:<5} "
               f"{params:>8}{flag}")

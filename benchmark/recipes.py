@@ -23,7 +23,9 @@ and the recipe's ``lr_ref_batch`` says how the learning rate follows it.
 from __future__ import annotations
 
 import dataclasses
-from typing import Union
+import hashlib
+import json
+from typing import Any, Mapping, Union
 
 from benchmark.config import GANRecipe, Recipe, SinGANRecipe
 from benchmark.registry import Registry
@@ -97,14 +99,16 @@ def recipe_for(task: str, name: str) -> Union[Recipe, GANRecipe]:
     return recipe
 
 
-def recipe_id(recipe) -> str:
-    """The recipe's identity: its name when it is the registered recipe of that name, else the name plus a
-    short hash of all its fields (``--set recipe.lr=...`` or a preset's pins make another recipe)."""
-    import dataclasses
-    import hashlib
-    import json
+def recipe_identity(fields: Mapping[str, Any]) -> str:
+    """``name@hash``: a recipe's name and the first 8 hex digits of the SHA-256 of all its fields (canonical
+    JSON, keys sorted), so that editing a registered recipe without renaming it makes another identity.
+    ``fields`` is the recipe as a dict (``dataclasses.asdict``, or the ``config.preset.recipe`` a record
+    stores: :func:`benchmark.results.load_records` recomputes every record's identity from it)."""
+    blob = json.dumps(dict(fields), sort_keys=True, default=str)
+    return f"{fields.get('name', '?')}@{hashlib.sha256(blob.encode()).hexdigest()[:8]}"
 
-    if recipe.name in RECIPES and RECIPES.get(recipe.name) == recipe:
-        return recipe.name
-    blob = json.dumps(dataclasses.asdict(recipe), sort_keys=True, default=str)
-    return f"{recipe.name}+{hashlib.sha256(blob.encode()).hexdigest()[:8]}"
+
+def recipe_id(recipe) -> str:
+    """The recipe's identity, always its content: ``adamw-fmnist-2ep-bs64@1a2b3c4d`` (name plus a short hash of
+    all its fields), registered or not (``--set recipe.lr=...`` or a preset's pins make another recipe)."""
+    return recipe_identity(dataclasses.asdict(recipe))

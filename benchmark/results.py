@@ -7,6 +7,10 @@ scalar fields carry their units in their names (``params``, ``gmacs``,
 and ``config``.  :func:`load_records` is the one reader: the report, the notebooks
 and the tests all use it.  This module imports no trainer and no model.
 
+``recipe_id`` is always recomputed from the recipe the record's config stores (name plus a hash of its
+content, :func:`benchmark.recipes.recipe_identity`), so old records, written when a registered recipe's id
+was its bare name, group by the recipe they ran.
+
 Reading never trusts a file: whatever a file holds (not UTF-8, not JSON, not an
 object, a wrong type, a NaN metric, a run id that is a path), :func:`load_record_dicts`
 skips it with one warning naming the file and the field, and goes on.  Each row gets
@@ -34,7 +38,7 @@ NESTED = ("history", "env", "config")
 # columns every frame has, whatever records it holds
 COLUMNS = ("suite", "model", "family", "dataset", "preset", "recipe", "seed", "status", "error",
            "params", "gmacs", "flops_counter", "top1", "top5", "train_img_per_s", "infer_img_per_s",
-           "device", "precision", "wall_s", "run_id", "finished_at", "machine")
+           "device", "precision", "wall_s", "run_id", "finished_at", "machine", "device_kind")
 # typed fields the report reads; None is allowed for the optional ones (shown as "-")
 NAME_FIELDS = ("run_id", "suite", "model", "dataset", "preset", "status")
 OPTIONAL_TEXT = ("recipe", "recipe_id", "family", "task", "paper_name", "device", "precision", "flops_counter",
@@ -233,7 +237,8 @@ def load_records(results_dir: str | Path = "results") -> pd.DataFrame:
     other scalar field a record carries (e.g. synthesis metrics).  ``machine`` is derived
     from ``env`` by :func:`machine_fingerprint`.
     """
-    rows = [{**{k: v for k, v in r.items() if k not in NESTED}, "machine": machine_fingerprint(r.get("env"))}
+    rows = [{**{k: v for k, v in r.items() if k not in NESTED}, "machine": machine_fingerprint(r.get("env")),
+             "device_kind": device_kind(r), **_recipe_identity(r)}
             for r in load_record_dicts(results_dir)]
     frame = pd.DataFrame(rows)
     for col in COLUMNS:
@@ -242,16 +247,50 @@ def load_records(results_dir: str | Path = "results") -> pd.DataFrame:
     return frame
 
 
+def device_kind(record: Mapping[str, Any]) -> Any:
+    """The kind of device a run computed on (``cpu``, ``cuda``, ``mps``), from the device its config names
+    (``cuda:1`` -> ``cuda``); None when the config does not say.  Verdicts never pair arms of two kinds."""
+    config = record.get("config")
+    device = config.get("device") if isinstance(config, dict) else None
+    return device.split(":")[0] if isinstance(device, str) and device else None
+
+
+def _recipe_identity(record: Mapping[str, Any]) -> Dict[str, str]:
+    """``{"recipe_id": name@hash}`` recomputed from the recipe the record's config stores, so that every record
+    carries the content identity of :func:`benchmark.recipes.recipe_identity`, whatever it wrote: records
+    written before issue 20 carry the bare name of a registered recipe (or ``name+hash`` for an override)
+    and are grouped by the recipe they actually ran.  Empty (the record's own field is kept) when the config
+    holds no recipe."""
+    from benchmark.recipes import recipe_identity
+
+    config = record.get("config")
+    preset = config.get("preset") if isinstance(config, dict) else None
+    recipe = preset.get("recipe") if isinstance(preset, dict) else None
+    if not isinstance(recipe, dict) or not isinstance(recipe.get("name"), str):
+        return {}
+    return {"recipe_id": recipe_identity(recipe)}
+
+
+# fields that say what a metric was measured with, chosen by task options or cached weights the runner's
+# ``run_key`` does not see (``--inception-weights``, the substitute CNN): runs that differ in them measured
+# different things, and neither supersedes the other (issue 20)
+MEASURED_WITH = ("feature_extractor", "sifid_extractor")
+
+
 def identity_columns(frame: pd.DataFrame) -> List[str]:
-    """What makes two rows one measured thing; ``recipe_id`` (a recipe's content) when records carry it."""
+    """What makes two rows one measured thing; ``recipe_id`` (a recipe's content) when records carry it, and
+    the feature extractor (:data:`MEASURED_WITH`) when they name one."""
     recipe = "recipe_id" if "recipe_id" in frame.columns else "recipe"
-    return ["suite", "preset", recipe, "dataset", "model", "seed", "machine"]
+    return ["suite", "preset", recipe, "dataset", "model", "seed", "machine",
+            *(c for c in MEASURED_WITH if c in frame.columns)]
 
 
 def count_once(frame: pd.DataFrame) -> pd.DataFrame:
     """The completed rows a table or a verdict counts: one per run key (the runner's identity of a run:
-    resolved config, model, seed, data) and machine, or for records without a run key one per (suite,
-    preset, recipe, dataset, model, seed, machine); the latest finished.  A re-run supersedes the run it re-measures; ``--seeds 0,0`` or a model
+    resolved config, model, seed, data), machine and feature extractor, or for records without a run key one
+    per (suite, preset, recipe, dataset, model, seed, machine, feature extractor); the latest finished.  The
+    extractor is part of both because ``run_key`` does not see the options that choose it: a ``--rerun`` with
+    other FID features measures another setting and supersedes nothing.  A re-run supersedes the run it re-measures; ``--seeds 0,0`` or a model
     named twice count once.  ``superseded`` lists the run ids left out for each kept row.
     """
     done = frame[frame["status"] == "completed"].copy()
@@ -271,7 +310,8 @@ def count_once(frame: pd.DataFrame) -> pd.DataFrame:
     keys = text.agg("\x1f".join, axis=1)
     if "run_key" in done.columns:  # the runner's own identity (config, model, seed, data), per machine
         keyed = done["run_key"].notna()
-        keys = keys.where(~keyed, done["run_key"].fillna("-").astype(str) + "\x1f" + text["machine"])
+        measured = [text[c] for c in ("machine", *MEASURED_WITH) if c in text.columns]
+        keys = keys.where(~keyed, done["run_key"].fillna("-").astype(str).str.cat(measured, sep="\x1f"))
     kept = done[~keys.duplicated(keep="last")].copy()
     dropped = done[keys.duplicated(keep="last")]
     gone = dropped.groupby(keys[dropped.index])["run_id"].agg(lambda s: ",".join(map(str, s)))

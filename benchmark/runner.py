@@ -121,14 +121,26 @@ def _data_id(data_path: Optional[str]) -> Optional[str]:
     return str(path.resolve()) if path.exists() else str(data_path)  # e.g. "skimage:coffee"
 
 
+def _option_id(value: Any) -> Any:
+    """A task option as the run key sees it: a file by its content (e.g. Inception weights), else as given."""
+    if isinstance(value, (str, os.PathLike)) and value and Path(value).expanduser().is_file():
+        from benchmark.digest import file_sha256
+
+        return "sha256:" + file_sha256(Path(value).expanduser())
+    return value
+
+
 def run_key(suite: cfg.Suite, preset: cfg.Preset, model: str, seed: int, data_path: Optional[str],
-            device: str) -> str:
-    """What makes two runs the same run: the resolved config, the data and the kind of device."""
+            device: str, options: Optional[Mapping[str, Any]] = None) -> str:
+    """What makes two runs the same run: the resolved config, the data, the kind of device and the task
+    options that change a measurement (a file option by its content: other FID weights are another run)."""
     resolved = {k: v for k, v in cfg.to_dict(preset).items() if k != "seeds"}  # the seed itself is below
-    blob = json.dumps({"suite": suite.name, "preset": resolved, "model": model, "seed": seed,
-                       "data": _data_id(data_path),
-                       "device": device.split(":")[0]}, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+    content = {"suite": suite.name, "preset": resolved, "model": model, "seed": seed,
+               "data": _data_id(data_path), "device": device.split(":")[0]}
+    chosen = {k: _option_id(v) for k, v in sorted((options or {}).items()) if v is not None}
+    if chosen:  # only when set: the keys of runs without options stay as they were
+        content["options"] = chosen
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
 def find_previous(records: Sequence[Dict[str, Any]], suite: str, key: str,
@@ -230,7 +242,7 @@ class Unit:
 def run_unit(u: Unit, task: TaskFn, index: Optional[RecordIndex], progress: Callable[..., Progress] = Progress,
              dist: DistContext = DistContext()) -> Dict[str, Any]:
     """Run ``u`` under its run key's lock (or keep its completed record); returns the record."""
-    key = run_key(u.suite, u.preset, u.model, u.seed, u.data, u.device)
+    key = run_key(u.suite, u.preset, u.model, u.seed, u.data, u.device, u.options)
     # the lock first, then the records: another process may have finished this key meanwhile
     with RunLock(u.results_dir, key, f"{u.suite.name} {u.model} seed {u.seed}") if dist.is_main else nullcontext():
         known = index.refresh() if index is not None else []

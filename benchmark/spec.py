@@ -45,6 +45,19 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Guard:
+    """A second condition a claim is decided together with: A's ``metric`` not worse than B's by more than
+    ``margin`` (a non-inferiority test, in the metric's units).  The claim is reproduced only when its own test
+    and this one both reject; it is not reproduced when either opposite test does (issue 20: SSIM at the
+    coarsest scale rewards copying the photo, so the structure claim needs diversity not to drop)."""
+
+    metric: str
+    higher_is_better: bool
+    margin: float
+    label: str = ""  # how the report names it; the metric's name when empty
+
+
+@dataclass(frozen=True)
 class Claim:
     """One claim of the paper as data, tested on the records of its suite.
 
@@ -54,6 +67,7 @@ class Claim:
     models actually compared; a premise the compared models do not meet makes the claim *not testable*.
     ``matched_size``: compare models within +-10% params (the default); a claim about the authors' own
     architecture against its published baseline (SASE-SinGAN vs SinGAN) sets it False and shows the sizes.
+    ``guard``: a :class:`Guard` the claim is decided together with (structure only with diversity).
     """
 
     name: str
@@ -66,6 +80,7 @@ class Claim:
     fewer_params: bool = False
     params_field: str = "params"
     matched_size: bool = True  # False: the claim is about the authors' model as published, whatever its size
+    guard: Optional[Guard] = None  # decided together with a non-inferiority condition on another metric
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,10 @@ def test_smoke_run_then_report(tmp_path, tiny_idx):
     report = res / "report"
     text = (report / "README.md").read_text()
     assert "resnet_s32" in text and "swin_s32" in text and "±" in text
-    stem = "recognition_smoke_fashion-mnist-train512-val256_adamw-smoke"  # task, preset, dataset, recipe
+    # task, preset, dataset, recipe identity (name and content hash: adamw-smoke@1a2b3c4d)
+    stems = [p.stem for p in report.glob("recognition_smoke_fashion-mnist-train512-val256_adamw-smoke-*.csv")]
+    assert len(stems) == 1, sorted(p.name for p in report.iterdir())
+    stem = stems[0]
     for suffix in (".csv", ".tex", "_top1_vs_gmacs.png", "_top1_vs_params.png", "_throughput.png"):
         assert (report / f"{stem}{suffix}").stat().st_size > 0, suffix
 

@@ -1,6 +1,7 @@
 """Your runs beside the reference: matched by setting, agreement against the reference CI, machine ratios."""
 
 import pandas as pd
+import pytest
 
 from benchmark.report.reference import compare
 from benchmark.specs import recognition, synthesis
@@ -33,3 +34,26 @@ def test_other_settings_are_never_matched():
     mine = [dict(fid[0], feature_extractor="fmnist-cnn-b")]  # a substitute retrained elsewhere: other features
     assert compare(pd.DataFrame(mine), pd.DataFrame(fid), synthesis.SPEC).empty
     assert not compare(pd.DataFrame(fid[:1]), pd.DataFrame(fid), synthesis.SPEC).empty
+
+
+def test_agreement_uses_a_prediction_interval_for_the_mean_of_your_seeds():
+    import math
+
+    from scipy import stats as st
+
+    from benchmark.report.reference import prediction_halfwidth
+
+    # issue 20: one seed of Swin read "differs" against the reference's CI of its mean, [78.03, 78.55]
+    ref = pd.DataFrame(_rows([78.19, 78.29, 78.39], "EPYC", 1.0))
+    half = prediction_halfwidth(0.1, 3, 1)
+    assert half == pytest.approx(st.t.ppf(0.975, 2) * 0.1 * math.sqrt(1 / 3 + 1))
+    ci_half = st.t.ppf(0.975, 2) * 0.1 / math.sqrt(3)
+    one_seed = 78.29 + 0.4  # outside the CI of the mean, inside the prediction interval for one new seed
+    assert ci_half < 0.4 < half
+    row = compare(pd.DataFrame(_rows([one_seed], "laptop", 1.0)), ref, recognition.SPEC).iloc[0]
+    assert row["agreement"].startswith("agrees") and "prediction" in row["agreement"]
+    assert row["95% prediction interval"] == f"[{78.29 - half:.2f}, {78.29 + half:.2f}]"
+    # with more seeds of yours the interval narrows towards the CI: the same mean over 10 seeds differs
+    ten = compare(pd.DataFrame(_rows([one_seed] * 10, "laptop", 1.0)), ref, recognition.SPEC).iloc[0]
+    assert prediction_halfwidth(0.1, 3, 10) < 0.4 and "differs" in ten["agreement"]
+    assert math.isnan(prediction_halfwidth(0.1, 1, 1))

@@ -188,3 +188,16 @@ def test_record_index_sees_new_and_changed_files_only(tmp_path):
     assert [r["status"] for r in index.refresh()] == ["failed"]
     (tmp_path / "records" / "recognition" / "r1.json").unlink()
     assert index.refresh() == []
+
+
+def test_a_rerun_with_other_features_supersedes_nothing():
+    import pandas as pd
+
+    from benchmark.results import count_once
+
+    # run_key does not see --inception-weights: the same key, measured with two extractors
+    frame = pd.DataFrame([_row("a", run_key="k", feature_extractor="fmnist-cnn-1"),
+                          _row("b", run_key="k", feature_extractor="inception-v3", finished="2026-02-01T00:00:00"),
+                          _row("c", run_key="k", feature_extractor="inception-v3", finished="2026-03-01T00:00:00")])
+    out = count_once(frame).set_index("run_id")
+    assert sorted(out.index) == ["a", "c"] and out.loc["c", "superseded"] == "b"

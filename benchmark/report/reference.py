@@ -2,10 +2,15 @@
 
 The reference is what the suite's authors measured and committed; a user's runs are theirs, in their own
 results folder.  They are never averaged together.  For every (task, preset, model) and setting (the task
-spec's ``split_by``: dataset, recipe identity, feature extractor, ...) found in both, this section sets the user's mean quality beside the reference's, says whether it agrees (the
-user's mean lies inside the reference's 95% CI over seeds; with a single reference seed there is no CI and
-the check says so), and gives throughput as a ratio to the reference machine, naming both machines: a
+spec's ``split_by``: dataset, recipe identity, feature extractor, ...) found in both, this section sets the
+user's mean quality beside the reference's, says whether it agrees, and gives throughput as a ratio to the reference machine, naming both machines: a
 different CPU or GPU is expected to differ, and a ratio says by how much.
+
+**Agreement** is judged with a 95% *prediction* interval for the mean of the user's ``n`` new seeds, not the
+reference's CI of its own mean (issue 20): ``ref mean -+ t(0.975, n_ref - 1) * s_ref * sqrt(1/n_ref + 1/n)``,
+which allows for the spread of the user's seeds as well as the reference's uncertainty about its mean
+(assuming the same seed-to-seed spread).  With a single reference seed there is no interval and the check
+says so.
 """
 
 from __future__ import annotations
@@ -14,12 +19,13 @@ import math
 from typing import List
 
 import pandas as pd
+from scipy import stats
 
 from benchmark.report import tables
 
 KEYS = ["task", "preset", "recipe_id", "dataset", "model"]
 COLUMNS = ["model", "preset", "recipe", "dataset", "metric", "seeds (yours / ref)", "yours", "reference",
-           "reference 95% CI", "agreement", "train img/s ratio", "infer img/s ratio", "your machine",
+           "95% prediction interval", "agreement", "train img/s ratio", "infer img/s ratio", "your machine",
            "reference machine"]
 
 
@@ -51,16 +57,25 @@ def _done(frame: pd.DataFrame, spec, keys: List[str]) -> pd.DataFrame:
 def _row(key: dict, mine: pd.DataFrame, ref: pd.DataFrame, spec) -> dict:
     q = spec.column(spec.quality)
     ours, theirs = _values(mine, spec.quality), _values(ref, spec.quality)
-    half = tables.ci95_halfwidth(float(theirs.std()), len(theirs)) if len(theirs) > 1 else math.nan
+    half = prediction_halfwidth(float(theirs.std()), len(theirs), len(ours))
     return {"model": key["model"], "preset": key["preset"], "recipe": key["recipe_id"], "dataset": key["dataset"],
             "metric": q.label, "seeds (yours / ref)": f"{len(ours)} / {len(theirs)}",
             "yours": q.format(ours.mean()), "reference": q.format(theirs.mean()),
-            "reference 95% CI": "-" if half != half else
+            "95% prediction interval": "-" if half != half else
             f"[{q.format(theirs.mean() - half)}, {q.format(theirs.mean() + half)}]",
             "agreement": _agreement(ours, theirs, half),
             "train img/s ratio": _ratio(mine, ref, "train_img_per_s"),
             "infer img/s ratio": _ratio(mine, ref, "infer_img_per_s"),
             "your machine": _machines(mine), "reference machine": _machines(ref)}
+
+
+def prediction_halfwidth(std_ref: float, n_ref: int, n_yours: int, level: float = 0.95) -> float:
+    """Half-width of the ``level`` prediction interval for the mean of ``n_yours`` new seeds around the mean of
+    ``n_ref`` reference seeds: ``t((1 + level) / 2, n_ref - 1) * std_ref * sqrt(1/n_ref + 1/n_yours)``; NaN with
+    fewer than 2 reference seeds or no new one."""
+    if n_ref < 2 or n_yours < 1 or std_ref != std_ref:
+        return math.nan
+    return float(stats.t.ppf((1 + level) / 2, n_ref - 1) * std_ref * math.sqrt(1 / n_ref + 1 / n_yours))
 
 
 def _values(frame: pd.DataFrame, field: str) -> pd.Series:
@@ -71,9 +86,10 @@ def _agreement(ours: pd.Series, theirs: pd.Series, half: float) -> str:
     if ours.empty or theirs.empty:
         return "n/a"
     if half != half:
-        return "no reference CI (1 seed)"
+        return "no interval (1 reference seed)"
     inside = abs(float(ours.mean()) - float(theirs.mean())) <= half
-    return "agrees (inside the reference CI)" if inside else "**differs** (outside the reference CI)"
+    return ("agrees (inside the 95% prediction interval)" if inside
+            else "**differs** (outside the 95% prediction interval)")
 
 
 def _ratio(mine: pd.DataFrame, ref: pd.DataFrame, field: str) -> str:
@@ -90,7 +106,9 @@ def _machines(frame: pd.DataFrame) -> str:
 
 NOTES = (
     "Your runs (this results folder) beside the committed reference (`{reference}`), matched by task, preset, "
-    "recipe identity, dataset and model; never averaged together. `agreement`: your mean inside the "
-    "reference's 95% CI over seeds. Throughput ratios are yours / reference (medians over seeds) on the "
+    "recipe identity, dataset and model; never averaged together. `agreement`: your mean over your n seeds "
+    "inside the 95% prediction interval for the mean of n new seeds, reference mean ± t(0.975, n_ref - 1) · "
+    "s_ref · sqrt(1/n_ref + 1/n) (s_ref: the reference's std over its n_ref seeds; it assumes your seeds "
+    "spread as the reference's do). Throughput ratios are yours / reference (medians over seeds) on the "
     "machines named: a different machine is expected to differ."
 )

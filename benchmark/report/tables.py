@@ -30,12 +30,20 @@ def completed(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def summarize(frame: pd.DataFrame, metrics: Sequence[str], group: Sequence[str] = GROUP) -> pd.DataFrame:
-    """Mean, std and n over seeds of each metric, per model (completed runs only)."""
+    """Mean, std and n over seeds of each metric, per model (completed runs only).
+
+    One run per seed: the latest completed run of each seed of a row (the runs a verdict counts,
+    :func:`benchmark.report.verdicts.counted`), so ``n`` is the number of distinct seeds, never of records
+    (an old record without a run key beside a keyed re-run of its seed counts once)."""
     done = completed(frame)
     keys = [g for g in dict.fromkeys(group) if g in done.columns]
     if done.empty:
         return pd.DataFrame(columns=[*keys, "n"])
     done = done.assign(**{k: done[k].fillna("-") for k in keys})
+    if "seed" in done.columns:
+        if "finished_at" in done.columns:
+            done = done.sort_values("finished_at", na_position="first", kind="stable")
+        done = done.drop_duplicates([*keys, "seed"], keep="last").sort_index()
     agg: Dict[str, tuple] = {"n": ("seed", "count")}
     if "converged" in done.columns:  # benchmark.convergence: runs that passed / runs that carry the test
         done = done.assign(_converged=done["converged"].eq(True), _judged=done["converged"].notna())

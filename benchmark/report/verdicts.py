@@ -1,8 +1,9 @@
 """The SASE paper's claims as data (in the task specs), and a verdict on each from the records.
 
-A verdict is computed per setting: (suite, preset) and the task spec's ``split_by`` fields (dataset,
-recipe identity, and for FID the feature extractor, ...).  Values from different data, recipes or features
-never meet in one test.
+A verdict is computed per setting: (suite, preset), the task spec's ``split_by`` fields (dataset,
+recipe identity, and for FID the feature extractor, ...) and the numerics (``precision`` and the kind of
+device, ``device_kind``: cpu, cuda).  Values from different data, recipes, features or numerics never meet
+in one test.
 
 **Which models are compared.**  A claim compares two families at *matched size*, never our sizing:
 
@@ -12,17 +13,40 @@ never meet in one test.
   their params are within +-10% of each other; where family A has several (SASE-ResNet-50 at 17M and at
   25.6M), the one nearest B's params;
 * a claim with the size premise ("with significantly smaller models") pairs A at a budget with B at the
-  next larger budget (untagged: A's smallest default model, whose params must be at least 10% below B's).
+  next larger budget of the ladders, where the budgets, not our choice of one model's size, set the sizes.
+  On untagged models it is testable only when both are the published architectures (a ``paper_name``:
+  SASE-ResNet-50 against Swin-T): on models sized by this benchmark (the ``default`` preset's ``*_s32``)
+  our sizing would decide it, since under a short fixed recipe a larger model need not be better (issue 20).
+  A's smallest default model is compared, and its params must be at least 10% below B's.
 
 A claim whose pair cannot be formed is **not testable**, with the reason; never "not reproduced".
 
-**The test** is the claim's kind: *superiority* (one-sided Welch t-test, H1: A better than B) or
-*non-inferiority* (one-sided Welch test against the claim's margin, H1: A - B > -margin, in the metric's
-units).  One value per seed (the latest completed run of each seed).  Holm's correction runs over all the
-tests of one setting; the verdict uses the adjusted p-value.  ``reproduced``: the adjusted p < alpha;
-``not reproduced``: the opposite one-sided test (A worse than B, or worse by more than the margin) has
-adjusted p < alpha; ``inconclusive`` otherwise, and always with fewer than 2 seeds on a side.  Each row also
-gives the smallest difference its seeds could have detected (power 0.8, Welch, observed stds).
+**The tests.**  One value per seed (the latest completed run of each seed).  Each tested claim gives two
+one-sided Welch t-tests (Welch's se, Welch-Satterthwaite df): its own, H1: A better than B (superiority) or
+H1: A - B > -margin in the metric's units (non-inferiority), and the opposite, H1: A worse than B (or
+A - B < -margin).  The 2m one-sided tests of the m tested claims of one setting form one Holm family at
+family-wise alpha 0.05 (valid whatever the dependence between the tests, which share arms).
+``reproduced``: the claim's own test has Holm-adjusted p <= alpha (Holm's own rule, ``stats.holm``);
+``not reproduced``: the opposite test has; ``inconclusive`` otherwise, and always with fewer than 2 seeds on
+a side.  ``family_tests`` is the family's size (2m, plus 2 per guard); ``alpha_step`` is the level the
+claim's test met or missed at its own Holm step (alpha / (family_tests - rank), rank 0 for the smallest p);
+at the first step a test is at alpha / family_tests (without guards alpha / 2m: one side of a two-sided test
+at alpha / m).
+
+Each row also gives Welch's 95% CI of mean_a - mean_b (raw units, not adjusted for the family) and the
+smallest true difference its seeds detect with power 0.8 (``mdd``) by the one-sided Welch test with
+estimated df (:func:`stats.welch_power`, exact quadrature) at the first Holm step's alpha / family_tests
+(``mdd_alpha``), the level at which a test is rejected whatever the others do, the observed stds taken as
+the true ones.
+For a non-inferiority claim the MDD is measured from -margin: its test rejects with power 0.8 when the true
+A - B exceeds -margin + MDD.
+
+**Guarded claims** (a claim's ``guard``, e.g. SSIM at the coarsest scale only with diversity): the guard's
+non-inferiority test (A's guard metric not worse than B's by more than its margin) and its opposite join the
+same Holm family.  ``reproduced`` needs Holm to reject both the claim's test and the guard's (an
+intersection-union test: no further correction); ``not reproduced``: Holm rejects the claim's opposite or the
+guard's opposite (better structure bought with less diversity is not the claim).  The guard's difference,
+95% CI and adjusted p-values are in the row beside the claim's.
 
 **The convergence gate.**  A claim is tested only when every counted run on both sides passed its task's
 convergence test (the record's ``converged``, :mod:`benchmark.convergence`).  Otherwise the verdict is
@@ -42,15 +66,22 @@ import pandas as pd
 
 from benchmark.report import stats
 from benchmark.report.tables import with_defaults
-from benchmark.spec import Claim, load_specs
+from benchmark.spec import Claim, Guard, load_specs
 
 ALPHA = stats.ALPHA
 MIN_SEEDS = 2
+POWER = stats.POWER  # of the MDD
 SIZE_FACTOR = 1.1  # "significantly smaller": at least 10% fewer params
 STILL_LEARNING = "not testable: still learning"
-COLUMNS = ["claim", "kind", "margin", "setting", "preset", "dataset", "recipe_id", "budget", "verdict", "test", "alpha", "n_a",
-           "n_b", "mean_a", "mean_b", "p_value", "p_adjusted", "mdd", "detail", "suite", "feature_extractor",
-           "model_a", "model_b", "params_a", "params_b"]
+# what a run computed in, besides the spec's split_by: a CPU fp32 arm never meets a GPU bf16 arm (issue 20);
+# ``device_kind`` (cpu, cuda, ...) is derived from the record's config by benchmark.results.load_records
+NUMERICS = ("precision", "device_kind")
+COLUMNS = ["claim", "kind", "margin", "setting", "preset", "dataset", "recipe_id", "budget", "verdict", "test",
+           "alpha", "family_tests", "alpha_step", "n_a", "n_b", "mean_a", "mean_b", "diff", "diff_ci_low",
+           "diff_ci_high", "p_value", "p_adjusted", "p_opposite", "p_opposite_adjusted", "mdd", "mdd_alpha",
+           "mdd_power", "guard", "guard_diff", "guard_ci_low", "guard_ci_high", "guard_p_adjusted",
+           "guard_p_opposite_adjusted", "detail", "suite", "feature_extractor", "model_a", "model_b", "params_a",
+           "params_b"]
 
 
 @dataclass(frozen=True)
@@ -101,6 +132,8 @@ def counted(frame: pd.DataFrame, model: Optional[str], field: str) -> pd.DataFra
 
 def per_seed(frame: pd.DataFrame, model: Optional[str], field: str) -> pd.Series:
     """One value per seed for ``model`` (the latest completed run of each seed), NaNs dropped."""
+    if field not in frame.columns:  # no record carries the field
+        return pd.Series(dtype=float)
     return pd.to_numeric(counted(frame, model, field)[field], errors="coerce").astype(float)
 
 
@@ -146,8 +179,29 @@ def pairs(claim: Claim, group: pd.DataFrame) -> List[Pair]:
     for b in b_models:
         pb = _params(group, b, claim.params_field)
         a = _pick(a_models, group, claim, pb)
-        out.append(Pair("-", a, b, _size_reason(claim, _params(group, a, claim.params_field), pb)))
+        pa = _params(group, a, claim.params_field)
+        out.append(Pair("-", a, b, _sized_by_us(claim, group, a, b, pa, pb) or _size_reason(claim, pa, pb)))
     return out
+
+
+def _published(group: pd.DataFrame, model: str) -> bool:
+    """Whether ``model`` is a published architecture (the record names it ``paper_name``)."""
+    if "paper_name" not in group.columns:
+        return False
+    names = group.loc[group["model"] == model, "paper_name"].dropna()
+    return bool(len(names)) and all(isinstance(n, str) and n for n in names)
+
+
+def _sized_by_us(claim: Claim, group: pd.DataFrame, a: str, b: str, pa: float, pb: float) -> Optional[str]:
+    """Why a "smaller model" claim is not testable on two single models that this benchmark sized (issue 20):
+    the sizes, not the architectures, would decide it; None for published architectures or other claims."""
+    if not claim.fewer_params or (_published(group, a) and _published(group, b)):
+        return None
+    sizes = f" ({pa / 1e6:.3g}M vs {pb / 1e6:.3g}M params)" if pa == pa and pb == pb else ""
+    return (f"{a} and {b}{sizes} were sized by this benchmark, not published: our sizing would decide a "
+            "\"smaller model\" claim (under a short fixed recipe a larger model need not be better). It is "
+            "tested along the ladders (ladder preset: SASE at one budget against the baseline at the next) "
+            "or on the published architectures (paper preset)")
 
 
 def _pick(models: List[str], group: pd.DataFrame, claim: Claim, pb: float) -> str:
@@ -192,12 +246,23 @@ def _tagged_pairs(claim: Claim, tagged: pd.DataFrame) -> List[Pair]:
 
 
 def describe_test(claim: Claim) -> str:
-    sign = ">" if claim.higher_is_better else "<"
+    """The one-sided Welch tests of a claim, as tested: the claim's H1 and the opposite H1 (and its guard's)."""
+    a, b, m = claim.family_a, claim.family_b, claim.metric
+    better, worse = (">", "<") if claim.higher_is_better else ("<", ">")
     if claim.kind == "non-inferiority":
-        worse = "-" if claim.higher_is_better else "+"
-        return (f"Welch's t-test, one-sided, non-inferiority (H1: {claim.family_a} {claim.metric} {sign} "
-                f"{claim.family_b} {claim.metric} {worse} {claim.margin:g})")
-    return f"Welch's t-test, one-sided (H1: {claim.family_a} {claim.metric} {sign} {claim.family_b} {claim.metric})"
+        shift = f" {'-' if claim.higher_is_better else '+'} {claim.margin:g}"
+        text = (f"Welch's t-test, one-sided each way, non-inferiority: H1 {a} {m} {better} {b} {m}{shift} "
+                f"(claim); H1 {a} {m} {worse} {b} {m}{shift} (opposite)")
+    else:
+        text = (f"Welch's t-test, one-sided each way: H1 {a} {m} {better} {b} {m} (claim); "
+                f"H1 {a} {m} {worse} {b} {m} (opposite)")
+    g = claim.guard
+    if g is not None:
+        gm, (gb, gw) = g.metric, ((">", "<") if g.higher_is_better else ("<", ">"))
+        shift = f" {'-' if g.higher_is_better else '+'} {g.margin:g}"
+        text += (f"; together with the guard, Welch non-inferiority each way: H1 {a} {gm} {gb} {b} {gm}{shift}; "
+                 f"H1 {a} {gm} {gw} {b} {gm}{shift} (opposite)")
+    return text
 
 
 def _tests(claim: Claim, a: pd.Series, b: pd.Series) -> Tuple[stats.WelchResult, stats.WelchResult]:
@@ -211,11 +276,14 @@ def _tests(claim: Claim, a: pd.Series, b: pd.Series) -> Tuple[stats.WelchResult,
 
 def _row(claim: Claim, group: pd.DataFrame, pair: Pair, gated: bool = True) -> Dict[str, object]:
     a, b = per_seed(group, pair.model_a, claim.metric), per_seed(group, pair.model_b, claim.metric)
+    diff, low, high = stats.welch_diff_ci(a, b)
     row = {"claim": claim.name, "kind": claim.kind, "margin": claim.margin if claim.kind != "superiority" else 0.0,
-           "budget": pair.budget, "test": describe_test(claim), "alpha": ALPHA, "n_a": len(a), "n_b": len(b),
-           "mean_a": _mean(a), "mean_b": _mean(b), "p_value": math.nan, "p_opposite": math.nan,
-           "mdd": math.nan, "model_a": pair.model_a or "-", "model_b": pair.model_b or "-",
-           "params_a": _params(group, pair.model_a, claim.params_field),
+           "budget": pair.budget, "test": describe_test(claim), "alpha": ALPHA, "family_tests": 0,
+           "alpha_step": math.nan, "n_a": len(a), "n_b": len(b), "mean_a": _mean(a), "mean_b": _mean(b),
+           "diff": diff, "diff_ci_low": low, "diff_ci_high": high, "p_value": math.nan,
+           "p_adjusted": math.nan, "p_opposite": math.nan, "p_opposite_adjusted": math.nan, "mdd": math.nan,
+           "mdd_alpha": math.nan, "mdd_power": math.nan, "model_a": pair.model_a or "-",
+           "model_b": pair.model_b or "-", "params_a": _params(group, pair.model_a, claim.params_field),
            "params_b": _params(group, pair.model_b, claim.params_field)}
     if pair.reason:
         return {**row, "verdict": "not testable", "detail": pair.reason}
@@ -226,30 +294,85 @@ def _row(claim: Claim, group: pd.DataFrame, pair: Pair, gated: bool = True) -> D
         return {**row, "verdict": "inconclusive", "detail": f"fewer than {MIN_SEEDS} seeds on a side "
                                                             f"({len(a)} vs {len(b)})"}
     forward, opposite = _tests(claim, a, b)
-    mdd = stats.min_detectable_difference(len(a), len(b), float(a.std(ddof=1)), float(b.std(ddof=1)))
-    detail = f"difference {row['mean_a'] - row['mean_b']:+.3g}"
+    detail = f"difference A - B {diff:+.3g} (95% CI {_interval(low, high)})"
+    if claim.guard is not None:
+        row.update(_guard(claim.guard, group, pair))
     if not claim.matched_size:
         detail += f"; params {row['params_a'] / 1e6:.3g}M vs {row['params_b'] / 1e6:.3g}M (not size-matched: the claim"
         detail += " is about the authors' model)"
+    # for the MDD, once the family's alpha is known (private keys: not columns of the table)
+    stds = {"_std_a": float(a.std(ddof=1)), "_std_b": float(b.std(ddof=1)), "_higher": claim.higher_is_better}
     if math.isnan(forward.p_value):
-        return {**row, "verdict": "inconclusive", "mdd": mdd, "detail": "the test is undefined (no variance)"}
-    return {**row, "p_value": forward.p_value, "p_opposite": opposite.p_value, "mdd": mdd, "detail": detail}
+        return {**row, **stds, "verdict": "inconclusive", "detail": "the test is undefined (no variance)"}
+    return {**row, **stds, "p_value": forward.p_value, "p_opposite": opposite.p_value, "detail": detail}
+
+
+def _guard(guard: Guard, group: pd.DataFrame, pair: Pair) -> Dict[str, object]:
+    """The guard's statistics for a row: its difference, CI, and its two one-sided tests (private keys until
+    Holm has run).  NaN p-values (no values, fewer than 2 seeds, no variance) keep the claim from being
+    reproduced, and take no part in the family."""
+    ga, gb = per_seed(group, pair.model_a, guard.metric), per_seed(group, pair.model_b, guard.metric)
+    diff, low, high = stats.welch_diff_ci(ga, gb)
+    label = guard.label or guard.metric
+    text = (f"{label} A - B {diff:+.3g} (95% CI {_interval(low, high)}), needs not worse than "
+            f"{'-' if guard.higher_is_better else '+'}{guard.margin:g}")
+    out = {"guard": text, "guard_diff": diff, "guard_ci_low": low, "guard_ci_high": high,
+           "_guard_p": math.nan, "_guard_p_opposite": math.nan}
+    if len(ga) >= MIN_SEEDS and len(gb) >= MIN_SEEDS:
+        out["_guard_p"] = stats.welch_noninferiority(ga, gb, guard.margin, guard.higher_is_better).p_value
+        out["_guard_p_opposite"] = stats.welch_worse_by_margin(ga, gb, guard.margin, guard.higher_is_better).p_value
+    return out
+
+
+def _interval(low: float, high: float) -> str:
+    return "-" if low != low else f"[{low:+.3g}, {high:+.3g}]"
 
 
 def _decide(rows: List[Dict[str, object]], alpha: float) -> None:
-    """Holm over every test of the setting (both directions), then each row's verdict from its own."""
+    """Holm over the setting's one-sided tests (each tested claim's own and its opposite, and its guard's two),
+    each row's verdict from Holm's rejections (adjusted p <= alpha), and the MDD at the first Holm step's alpha."""
     tested = [r for r in rows if "verdict" not in r]
-    if not tested:
-        return
-    holm = stats.holm([r["p_value"] for r in tested] + [r["p_opposite"] for r in tested], alpha)
-    adjusted, n = holm.adjusted, len(tested)
+    guarded = [r for r in tested if "_guard_p" in r]
+    n = len(tested)
+    holm = stats.holm([r["p_value"] for r in tested] + [r["p_opposite"] for r in tested]
+                      + [r["_guard_p"] for r in guarded] + [r["_guard_p_opposite"] for r in guarded], alpha)
+    first = alpha / max(holm.m, 1)
+    for r in rows:
+        if "_std_a" in r:  # two seeds or more on each side, the convergence gate passed
+            r["mdd"] = stats.min_detectable_difference(r["n_a"], r["n_b"], r.pop("_std_a"), r.pop("_std_b"),
+                                                       first, POWER)
+            r.update(mdd_alpha=first, mdd_power=POWER, family_tests=holm.m)
+    guard_at = {id(r): 2 * n + j for j, r in enumerate(guarded)}
     for i, r in enumerate(tested):
-        p, p_opp = adjusted[i], adjusted[n + i]
-        r["p_adjusted"] = p
-        r["verdict"] = "reproduced" if p < alpha else "not reproduced" if p_opp < alpha else "inconclusive"
-        r["detail"] = (f"{r['detail']}; Holm over {holm.m} tests of this "
-                       f"setting; adjusted p(opposite) {p_opp:.3g}; smallest detectable difference "
-                       f"{r['mdd']:.3g} (power 0.8)")
+        r.update(p_adjusted=holm.adjusted[i], p_opposite_adjusted=holm.adjusted[n + i],
+                 alpha_step=holm.step_alpha[i])
+        forward, opposite = holm.rejected[i], holm.rejected[n + i]
+        guard_text = ""
+        if id(r) in guard_at:
+            j = guard_at[id(r)]
+            r.update(guard_p_adjusted=holm.adjusted[j], guard_p_opposite_adjusted=holm.adjusted[j + len(guarded)])
+            forward = forward and holm.rejected[j]
+            opposite = opposite or holm.rejected[j + len(guarded)]
+            guard_text = (f"; decided together with {r['guard']}: adjusted p {r['guard_p_adjusted']:.3g} "
+                          f"(opposite {r['guard_p_opposite_adjusted']:.3g})")
+        r["verdict"] = "reproduced" if forward and not opposite else "not reproduced" if opposite else "inconclusive"
+        whose = "claim's and guard's" if guarded else "claim's"
+        r["detail"] = (f"{r['detail']}; Holm over the {holm.m} one-sided tests of this setting (each tested "
+                       f"{whose}, both ways), family-wise alpha "
+                       f"{alpha:g}: this test at step level {r['alpha_step']:.2g}, adjusted p "
+                       f"{r['p_adjusted']:.3g} (opposite {r['p_opposite_adjusted']:.3g}){guard_text}; {_mdd_text(r)}")
+
+
+def _mdd_text(r: Dict[str, object]) -> str:
+    """The MDD sentence of a row; for non-inferiority measured from -margin."""
+    text = (f"MDD {r['mdd']:.3g} (power {r['mdd_power']:g}, one-sided Welch at the first Holm step's alpha "
+            f"{r['mdd_alpha']:.2g}, observed stds)")
+    if r["kind"] == "non-inferiority":
+        higher = r.get("_higher", True)
+        edge, sign = (r["mdd"] - r["margin"], ">=") if higher else (r["margin"] - r["mdd"], "<=")
+        text += (f", measured from the margin (A - B = {-r['margin'] if higher else r['margin']:+g}): detected "
+                 f"when the true A - B {sign} {edge:+.3g}")
+    return text
 
 
 def _mean(values: pd.Series) -> float:
@@ -260,15 +383,16 @@ def compute_verdicts(frame: pd.DataFrame, claims: Optional[Tuple[Tuple[str, Clai
                      alpha: float = ALPHA) -> pd.DataFrame:
     """One row per (claim, setting, pair) found in the completed records; see the module docstring.
 
-    A setting is (suite, preset) and the task spec's ``split_by`` fields (dataset, recipe identity, feature
-    extractor, image, ...): the same keys that give the report its separate tables."""
+    A setting is (suite, preset), the task spec's ``split_by`` fields (dataset, recipe identity, feature
+    extractor, image, ...): the same keys that give the report its separate tables, and the precision and
+    kind of device (:data:`NUMERICS`)."""
     frame = with_defaults(frame)
     done = frame[frame["status"] == "completed"] if "status" in frame.columns else frame.iloc[0:0]
     claims = all_claims() if claims is None else claims
     specs = load_specs()
     rows = []
     for task in dict.fromkeys(t for t, _ in claims):
-        keys = ["suite", "preset", *(specs.get(task).split_by if task in specs else ("dataset",))]
+        keys = ["suite", "preset", *(specs.get(task).split_by if task in specs else ("dataset",)), *NUMERICS]
         gated = task not in specs or specs.get(task).convergence is not None  # a task without a test: no gate
         for setting, group in _settings(done[done["task"] == task], keys):
             found = [{**setting, **_row(c, group, p, gated)} for t, c in claims if t == task
@@ -287,7 +411,7 @@ def _settings(frame: pd.DataFrame, keys: List[str]):
     out = []
     for values, group in frame.groupby(keys, sort=False):
         setting = dict(zip(keys, values if isinstance(values, tuple) else (values,)))
-        label = ", ".join(str(v) for k, v in setting.items() if k != "suite")
+        label = ", ".join(str(v) for k, v in setting.items() if k != "suite" and not (k in NUMERICS and v == "-"))
         out.append(({"feature_extractor": "-", "recipe_id": "-", "dataset": "-", **setting, "setting": label},
                     group))
     return out

@@ -2,7 +2,8 @@
 
 The paper claims SASE-SinGAN "preserves structure better than SinGAN".  Our reading, as data: a lower SIFID
 (the published measure) and a higher SSIM at the coarsest scale (the weight-free structure measure), each
-a superiority test per image over seeds.
+a superiority test per image over seeds; the SSIM claim only together with diversity not worse by more than
+``DIVERSITY_MARGIN`` (copying the photo would win SSIM).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any, Mapping
 
 from benchmark import convergence
 from benchmark.config import SinGANRecipe
-from benchmark.spec import Claim, Column, Option, TaskSpec
+from benchmark.spec import Claim, Column, Guard, Option, TaskSpec
 
 NAME = "one-shot"
 
@@ -27,9 +28,16 @@ COLUMNS = (
     Column("diversity", "diversity", 3),
 )
 
+# SSIM at the coarsest scale rewards samples that copy the photo's layout, i.e. low diversity (issue 20), so
+# the structure claim is decided together with diversity: SASE-SinGAN's diversity not below SinGAN's by more
+# than DIVERSITY_MARGIN.  0.05 (diversity is a ratio of stds; SinGAN's is 0.42-0.56 on the reference photos, so
+# about a tenth of it) is our choice; it is in every verdict row, so a reader can disagree with it.
+DIVERSITY_MARGIN = 0.05
+
 CLAIMS = (
-    Claim("SASE-SinGAN preserves structure better: SSIM at the coarsest scale > SinGAN's", "SASE-SinGAN",
-          "SinGAN", "ssim_coarse", True, matched_size=False),
+    Claim("SASE-SinGAN preserves structure better: SSIM at the coarsest scale > SinGAN's, diversity not worse",
+          "SASE-SinGAN", "SinGAN", "ssim_coarse", True, matched_size=False,
+          guard=Guard("diversity", True, DIVERSITY_MARGIN, "diversity")),
     Claim("SASE-SinGAN SIFID < SinGAN SIFID", "SASE-SinGAN", "SinGAN", "sifid", False, matched_size=False),
 )
 

@@ -30,7 +30,8 @@ NOTES = (
     "reconstruction loss {recon_reduction} over the batch, horizontal flip {hflip}, {sampling} sampling. "
     "SWD: sliced Wasserstein distance on 7x7 patches of a Laplacian pyramid (x1e3), weight-free. "
     "GMACs of G per image (fvcore multiply-adds); G img/s: generator images/s at batch {infer_batch}. "
-    "95% CI: mean ± t(0.975, n-1) * std / sqrt(n) over seeds."
+    "Mean ± std over seeds (sample std, one run per seed); 95% CI: mean ± t(0.975, n-1) * std / sqrt(n) over "
+    "seeds."
 )
 
 # few-shot folder names (lower case, any separator) -> published dataset key; first match wins

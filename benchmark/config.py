@@ -92,6 +92,11 @@ class GANRecipe:
     beta1: float = 0.5
     beta2: float = 0.999
     ema_decay: float = 0.999
+    # EMA warm-up (TF's ExponentialMovingAverage num_updates): update t (0-based) uses min(ema_decay,
+    # (1 + t) / (10 + t)); with 0.999 that is ema_decay from t = 8,990 on, and the warm-up's trace in the EMA
+    # is then 0.999^(T - 8990): 2e-5 at T = 20k, nothing at paper length (70k).  False: ema_decay throughout
+    # (the reference code), whose initial weights still carry 0.999^1000 = 37% at iteration 1,000.
+    ema_warmup: bool = True
     ngf: int = 64
     ndf: int = 64
     nz: int = 256

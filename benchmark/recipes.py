@@ -59,6 +59,9 @@ FASTGAN_FMNIST_2K = _add(GANRecipe(name="fastgan-fmnist-32px-2k", iterations=200
 FASTGAN_FMNIST = _add(GANRecipe(name="fastgan-fmnist-32px-1k", iterations=1000, batch_size=8, ngf=16, ndf=16,
                                 nz=64, eval_every=250, sample_every=250, ckpt_every=250, fid_samples=1000,
                                 kid_subset_size=50))
+# the deciding preset's: the default recipe run on to FID's plateau, evaluated every 500 iterations
+FASTGAN_FMNIST_DECIDE = _add(dataclasses.replace(FASTGAN_FMNIST, name="fastgan-fmnist-32px-6k", iterations=6000,
+                                                 eval_every=500, sample_every=1000, ckpt_every=500))
 FASTGAN_256 = _add(GANRecipe(name="fastgan-256-70k", iterations=70_000, batch_size=8, eval_every=10_000,
                              sample_every=5_000, ckpt_every=1_000, fid_samples=5_000, kid_subset_size=100))
 FASTGAN_1024 = _add(GANRecipe(name="fastgan-1024-75k", iterations=75_000, batch_size=8, eval_every=10_000,

@@ -124,6 +124,16 @@ SYNTHESIS = SUITES.add(
                 description="100-shot Fashion-MNIST sneakers at 32 px, small FastGAN/SASE-GAN, 1,000 iterations, CPU-sized",
             ),
             Preset(
+                name="decide",
+                model_scale="any",
+                data=FEW_SHOT,
+                recipe=R.FASTGAN_FMNIST_DECIDE,
+                profile=ProfileSpec(infer_batch=64, train_batch=16, warmup=2, iters=5, windows=3),
+                seeds=(0, 1, 2, 3, 4),
+                description="deciding: the default comparison run on to FID's plateau (6,000 iterations, FID every "
+                            "500), 5 seeds; hours on 2 CPU cores",
+            ),
+            Preset(
                 name="paper",
                 model_scale="any",
                 data=FewShotData("folder", img_size=256, channels=3),

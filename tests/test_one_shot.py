@@ -123,6 +123,8 @@ def test_run_one_shot_record(tmp_path, monkeypatch):
     assert rec["params_per_scale"] == [29_763] * 3 and rec["params"] == 3 * 29_763
     assert rec["params_d"] == 3 * 29_185 and len(rec["gmacs_per_scale"]) == 3 and rec["gmacs"] > 0
     assert len(rec["time_per_scale_s"]) == 3 and rec["diversity"] >= 0
+    assert rec["cpu_threads"] == 1 and rec["cpu_threads_timing"]["threads_available"] == 1  # see one_thread
+    assert [[c["iter"] for c in h["curve"]] for h in rec["history"]] == [[1, 2]] * 3
     assert (tmp_path / rec["sample_grid"]).is_file() and (tmp_path / rec["pyramid_picture"]).is_file()
     with pytest.raises(UserError, match="unknown model 'nope'"):
         one_shot.build_one_shot("nope")

@@ -19,13 +19,16 @@ critic's parameters.  Wall time of each scale's training.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
 
 from baselines.singan import SinGANFactory
+from benchmark.atomic import atomic_write_text
+from benchmark.convergence import judge
 from benchmark.data.single_image import OneShotData, SingleImage, load_single_image
 from benchmark.errors import UserError
 from benchmark.metrics import profile
@@ -45,12 +48,13 @@ from benchmark.train.singan import (
     reconstruct,
     sample,
     sample_per_scale,
+    time_threads,
     train_pyramid,
 )
 from benchmark.train.singan_pictures import save_pyramid_picture, save_sample_grid
+from benchmark.train.tune import cache_key
 
 STRUCTURE_METRIC = "ssim_coarse"
-CPU_THREADS = 1  # see benchmark.train.singan.cpu_threads
 
 
 def build_one_shot(name: str, nfc: int = 32, min_nfc: int = 32, nc: int = 3) -> SinGANFactory:
@@ -132,6 +136,40 @@ def save_pictures(pyr: Pyramid, data: SingleImage, recipe: SinGANRecipe, model: 
     save_pyramid_picture([r.cpu() for r in pyr.reals], steps, paths["pyramid"], f"{model} on {data.name}")
 
 
+def choose_threads(ctx, factory: SinGANFactory, data: SingleImage,
+                   recipe: SinGANRecipe) -> Tuple[Optional[int], Optional[Dict[str, Any]]]:
+    """The intra-op thread count to train with on a CPU, and the timings behind it (``None``s elsewhere).
+
+    The candidates are one thread and every thread this process was given (``torch.get_num_threads()``
+    when the task starts; the runner sets it per job): :func:`benchmark.train.singan.time_threads`
+    times a short iteration at the finest scale with each, and the faster wins.  The thread count
+    changes the floating-point rounding (a GAN's losses then drift apart), so the choice is kept in
+    ``<results>/tuning/``, keyed by model, geometry, threads available, CPU and torch, as the
+    recognition task keeps its own: every seed runs the same way and a resumed run goes on as it began."""
+    if not str(ctx.device).startswith("cpu"):
+        return None, None
+    available = torch.get_num_threads()
+    if available <= 1:
+        return 1, {"threads_available": available, "s_per_iteration": {}, "how": "one thread available"}
+    (h, w), scales = data.geometry.sizes[-1], data.geometry.num_scales
+    key = cache_key(f"one-shot-threads:{ctx.model}", (scales, h, w, recipe.nfc, recipe.min_nfc), available)
+    path = Path(ctx.run_dir).parents[1] / "tuning" / f"{key}.json"
+    if path.is_file():
+        try:
+            saved = json.loads(path.read_text())
+            return int(saved.pop("cpu_threads")), {**saved, "cached": path.name}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass  # a damaged cache entry is measured again
+    secs = time_threads(factory, data.image, data.geometry, recipe, (1, available))
+    choice = min(secs, key=secs.get)
+    timing = {"model": ctx.model, "task": "one-shot", "threads_available": available,
+              "s_per_iteration": {str(n): round(t, 4) for n, t in secs.items()}, "size": [h, w],
+              "num_scales": scales,
+              "how": "finest scale, 1 critic + 1 generator step of fresh networks; best of 2 alternating rounds"}
+    atomic_write_text(path, json.dumps({"cpu_threads": choice, **timing}, indent=1) + "\n")
+    return choice, timing
+
+
 def run_one_shot(ctx) -> Dict[str, Any]:
     spec: OneShotData = ctx.preset.data
     recipe: SinGANRecipe = ctx.preset.recipe
@@ -140,7 +178,8 @@ def run_one_shot(ctx) -> Dict[str, Any]:
     factory = build_one_shot(ctx.model, nfc=recipe.nfc, min_nfc=recipe.min_nfc)
     paths = _paths(ctx)
     extractor = _spatial_extractor(ctx, paths)
-    with cpu_threads(CPU_THREADS if str(ctx.device).startswith("cpu") else None):
+    threads, thread_timing = choose_threads(ctx, factory, data, recipe)
+    with cpu_threads(threads):
         pyr, history = train_pyramid(factory, data.image, data.geometry, recipe, ctx.seed, ctx.device,
                                      ctx.progress, ctx.checkpoint_path if ctx.dist.is_main else None)
     record: Dict[str, Any] = {}
@@ -151,14 +190,15 @@ def run_one_shot(ctx) -> Dict[str, Any]:
     ctx.dist.barrier()
     h, w = data.geometry.sizes[-1]
     results = paths["grid"].parents[1]
-    return {"dataset": data.dataset, "image": data.name, "img_h": h, "img_w": w,
+    out = {"dataset": data.dataset, "image": data.name, "img_h": h, "img_w": w,
             "orig_h": data.orig_size[0], "orig_w": data.orig_size[1], "num_scales": data.geometry.num_scales,
             "scale_sizes": [list(s) for s in data.geometry.sizes], "scale_factor": data.geometry.scale_factor,
             "iters_per_scale": recipe.iters_per_scale, **record,
             "time_per_scale_s": [round(e["seconds"], 3) for e in history],
             "train_s_per_scale": sum(e["seconds"] for e in history) / max(1, len(history)), "history": history,
-            "device": device_name(ctx.device), "precision": "fp32", "cpu_threads": CPU_THREADS
-            if str(ctx.device).startswith("cpu") else None,
+            "device": device_name(ctx.device), "precision": "fp32", "cpu_threads": threads,
+            "cpu_threads_timing": thread_timing,
             "sample_grid": str(paths["grid"].relative_to(results)),
             "pyramid_picture": str(paths["pyramid"].relative_to(results))}
+    return {**out, **judge(ONE_SHOT, out)}
 

@@ -5,7 +5,8 @@ reference loader: :mod:`benchmark.train.real_batches`); DiffAugment real and gen
 images; D step on real images (hinge with a random margin, ``relu(U(0.8, 1) - D(x))``,
 plus the reconstruction losses of its three decoders, each summed over the batch's
 images as the reference does, or averaged: ``recipe.recon_reduction``) and on generated
-ones (``relu(U(0.8, 1) + D(G(z)))``); G step (``-D(G(z))``); EMA of G's parameters.
+ones (``relu(U(0.8, 1) + D(G(z)))``); G step (``-D(G(z))``); EMA of G's parameters (with a warm-up:
+:func:`ema_decay_at`).
 Every random draw comes from one seeded ``torch.Generator`` (the noise layers draw from
 torch's global RNG, which checkpoints save too).  Evaluation, sample grids and
 checkpoints happen at the recipe's intervals through the callbacks the task passes in;
@@ -78,6 +79,14 @@ def init_state(G, D, recipe: GANRecipe, seed: int, dist: DistContext = DistConte
                     torch.Generator().manual_seed(seed + 1_000_003 * dist.rank), dist=dist)
 
 
+def ema_decay_at(recipe: GANRecipe, t: int) -> float:
+    """The EMA decay of update ``t`` (0-based: the iterations done before it): ``recipe.ema_decay``, or with
+    ``recipe.ema_warmup`` ``min(ema_decay, (1 + t) / (10 + t))`` (0.1, 0.18, ..., 0.991 at t = 1,000, and
+    0.999 from t = 8,990 on), so that an early EMA generator is an average of recent weights, not mostly
+    the initial ones."""
+    return min(recipe.ema_decay, (1 + t) / (10 + t)) if recipe.ema_warmup else recipe.ema_decay
+
+
 @torch.no_grad()
 def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
     for pe, p in zip(ema.parameters(), model.parameters()):
@@ -128,7 +137,7 @@ def train_step(s: GANState, images: torch.Tensor, recipe: GANRecipe, recon, devi
     g_loss.backward()
     s.dist.average_gradients(s.G)
     s.opt_g.step()
-    update_ema(s.G_ema, s.G, recipe.ema_decay)
+    update_ema(s.G_ema, s.G, ema_decay_at(recipe, s.iteration))
     s.iteration += 1
     out = {k: float(v.detach()) for k, v in parts.items()} | {"g_loss": float(g_loss.detach())}
     if not all(math.isfinite(v) for v in out.values()):

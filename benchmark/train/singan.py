@@ -36,6 +36,15 @@ Deviations, on purpose (each small):
   instead of by 1/factor and then cropped;
 * every random draw (noise maps, GP mixing weight) comes from one ``torch.Generator``.
 
+Speed, with the same maths and the same random draws: an iteration's ``d_steps`` random "previous" images
+are drawn first, in the order above, and run through the frozen coarser scales as one batch
+(:func:`critic_inputs`); the current scale's G still runs once per critic step, since it is in train mode
+and its BatchNorm normalises over the batch.  Losses are read back to the host only at the learning
+curve's sampled iterations (:func:`curve_every`).  A oneDNN convolution rounds a batch of 3 differently
+(1e-7) from three batches of 1, and a GAN under Adam magnifies any rounding difference within a few
+iterations, as running on two threads instead of one does; ``tests/test_singan_speed.py`` therefore
+compares the loss sequences with oneDNN off, where they agree to rounding.
+
 Resume: after each scale, the trained generators, the last critic, the reconstruction
 noise, the noise amplitudes, the history and every RNG are saved atomically
 (:class:`~benchmark.train.resume.Checkpointer`); a killed run restarts the scale it was
@@ -51,7 +60,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -103,10 +112,21 @@ def draw_previous(pyr: Pyramid, upto: int, mode: str, batch: int = 1, gen: Optio
 
     ``keep`` collects every scale's output (before resizing), for the pyramid picture."""
     device = pyr.reals[0].device
+    noise = [make_noise(k, tuple(pyr.reals[k].shape[-2:]), batch, gen, device) if mode == "rand"
+             else pyr.z_rec[k].expand(batch, -1, -1, -1) for k in range(upto)]
+    return run_frozen(pyr, noise, batch, keep)
+
+
+def run_frozen(pyr: Pyramid, noise: List[torch.Tensor], batch: int,
+               keep: Optional[List[torch.Tensor]] = None) -> torch.Tensor:
+    """Run the trained scales ``0 .. len(noise) - 1`` on ``noise`` (one [batch, 3, h, w] map per scale),
+    each output resized to the next scale: the previous image of scale ``len(noise)``.
+
+    The trained generators are frozen and in eval mode (BatchNorm uses its running statistics), so
+    each image of the batch is computed as it would be alone."""
+    device = pyr.reals[0].device
     x = torch.zeros(batch, 3, *pyr.reals[0].shape[-2:], device=device)
-    for k in range(upto):
-        size = tuple(pyr.reals[k].shape[-2:])
-        z = make_noise(k, size, batch, gen, device) if mode == "rand" else pyr.z_rec[k].expand(batch, -1, -1, -1)
+    for k, z in enumerate(noise):
         x = run_scale(pyr.generators[k], pyr.noise_amps[k], z, x, pyr.pad)
         if keep is not None:
             keep.append(x)
@@ -114,9 +134,31 @@ def draw_previous(pyr: Pyramid, upto: int, mode: str, batch: int = 1, gen: Optio
     return x
 
 
-def gradient_penalty(D: nn.Module, real: torch.Tensor, fake: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """WGAN-GP as SinGAN computes it: one mixing weight; norm over channels per pixel, mean over pixels."""
-    a = torch.rand(1, generator=gen).to(real.device)
+def critic_inputs(pyr: Pyramid, upto: int, steps: int, gen: torch.Generator):
+    """The random previous images and GP mixing weights of ``steps`` critic steps of scale ``upto``.
+
+    The draws come from ``gen`` in the order in which ``steps`` rounds of ``draw_previous(pyr, upto,
+    "rand", 1, gen)`` then ``gradient_penalty``'s ``torch.rand(1)`` take them (each step: the noise of
+    scales 0 .. upto-1, then its mixing weight); the frozen scales then run once on all ``steps`` images
+    as one batch instead of once per step.  Returns ([steps, 3, h, w] previous images, ``steps``
+    mixing weights)."""
+    device = pyr.reals[0].device
+    noise: List[List[torch.Tensor]] = [[] for _ in range(upto)]
+    weights = []
+    for _ in range(steps):
+        for k in range(upto):
+            noise[k].append(make_noise(k, tuple(pyr.reals[k].shape[-2:]), 1, gen, device))
+        weights.append(torch.rand(1, generator=gen).to(device))
+    with torch.no_grad():
+        prev = run_frozen(pyr, [torch.cat(z) for z in noise], steps)
+    return prev, weights
+
+
+def gradient_penalty(D: nn.Module, real: torch.Tensor, fake: torch.Tensor, gen: Optional[torch.Generator] = None,
+                     weight: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """WGAN-GP as SinGAN computes it: one mixing weight (``weight``, else drawn from ``gen``); norm over
+    channels per pixel, mean over pixels."""
+    a = weight if weight is not None else torch.rand(1, generator=gen).to(real.device)
     mix = (a * real + (1 - a) * fake).requires_grad_(True)
     out = D(mix)
     (grad,) = torch.autograd.grad(out, mix, grad_outputs=torch.ones_like(out), create_graph=True)
@@ -137,48 +179,99 @@ def _optimizers(G, D, recipe: SinGANRecipe):
     return opt_g, opt_d, scheds
 
 
+@dataclass
+class _Scale:
+    """What one iteration of a scale's training needs (built by :func:`train_scale`)."""
+
+    G: nn.Module
+    D: nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    real: torch.Tensor
+    amp: float
+    z_rec: torch.Tensor
+    prev_rec: torch.Tensor
+
+
+def _iteration(sc: _Scale, pyr: Pyramid, recipe: SinGANRecipe, gen: torch.Generator) -> torch.Tensor:
+    """One training iteration of scale ``pyr.trained``: ``d_steps`` critic steps, ``g_steps`` generator
+    steps.  Returns the last critic, adversarial and reconstruction losses as one detached tensor [3]
+    (no read-back to the host here)."""
+    n, real, p, G, D = pyr.trained, sc.real, pyr.pad, sc.G, sc.D
+    z = make_noise(n, tuple(real.shape[-2:]), 1, gen, real.device)
+    # every critic step's random previous image in one batched pass through the frozen scales; G itself
+    # runs per step (it is in train mode: its BatchNorm statistics are those of one image, as published)
+    prevs, weights = critic_inputs(pyr, n, recipe.d_steps, gen)
+    D.requires_grad_(True)
+    for j in range(recipe.d_steps):
+        prev = prevs[j:j + 1]
+        with torch.no_grad():
+            fake = run_scale(G, sc.amp, z, prev, p)
+        sc.opt_d.zero_grad(set_to_none=True)
+        loss_d = -D(real).mean() + D(fake).mean() + recipe.gp_weight * gradient_penalty(D, real, fake,
+                                                                                        weight=weights[j])
+        loss_d.backward()
+        sc.opt_d.step()
+    D.requires_grad_(False)
+    for _ in range(recipe.g_steps):
+        sc.opt_g.zero_grad(set_to_none=True)
+        adv = -D(run_scale(G, sc.amp, z, prev, p)).mean()
+        rec = recipe.alpha * F.mse_loss(run_scale(G, sc.amp, sc.z_rec, sc.prev_rec, p), real)
+        (adv + rec).backward()
+        sc.opt_g.step()
+    D.requires_grad_(True)
+    return torch.stack([loss_d.detach(), adv.detach(), rec.detach()])
+
+
+def curve_every(iters_per_scale: int) -> int:
+    """The learning curve's sampling interval: about 50 points per scale (every iteration below 100)."""
+    return max(1, iters_per_scale // 50)
+
+
 def train_scale(G: nn.Module, D: nn.Module, pyr: Pyramid, recipe: SinGANRecipe, gen: torch.Generator,
                 bar: Progress) -> Dict[str, Any]:
-    """Train scale ``pyr.trained`` and append it to ``pyr``; returns that scale's history entry."""
-    n, real, p = pyr.trained, pyr.reals[pyr.trained], pyr.pad
+    """Train scale ``pyr.trained`` and append it to ``pyr``; returns that scale's history entry.
+
+    The entry's ``curve`` samples the last critic, adversarial and reconstruction losses every
+    :func:`curve_every` iterations and at the last one (``iter`` counts completed iterations, 1-based).
+    Losses are read back to the host only at those points; a non-finite loss at any iteration is
+    remembered on the device and raises :class:`TrainingDiverged` at the next point."""
+    n, real = pyr.trained, pyr.reals[pyr.trained]
     size, device = tuple(real.shape[-2:]), real.device
     t0 = time.perf_counter()
     z_rec = make_noise(0, size, 1, gen, device) if n == 0 else torch.zeros(1, 3, *size, device=device)
-    prev_rec = draw_previous(pyr, n, "rec")
+    prev_rec = draw_previous(pyr, n, "rec")  # constant for the scale: computed once
     amp = 1.0 if n == 0 else recipe.noise_amp * float(torch.sqrt(F.mse_loss(real, prev_rec)))
     opt_g, opt_d, scheds = _optimizers(G, D, recipe)
+    sc = _Scale(G, D, opt_g, opt_d, real, amp, z_rec, prev_rec)
     G.train()
     D.train()
-    for it in range(recipe.iters_per_scale):
-        z = make_noise(n, size, 1, gen, device)
-        D.requires_grad_(True)
-        for _ in range(recipe.d_steps):
-            with torch.no_grad():
-                prev = draw_previous(pyr, n, "rand", 1, gen)
-                fake = run_scale(G, amp, z, prev, p)
-            opt_d.zero_grad(set_to_none=True)
-            loss_d = -D(real).mean() + D(fake).mean() + recipe.gp_weight * gradient_penalty(D, real, fake, gen)
-            loss_d.backward()
-            opt_d.step()
-        D.requires_grad_(False)
-        for _ in range(recipe.g_steps):
-            opt_g.zero_grad(set_to_none=True)
-            adv = -D(run_scale(G, amp, z, prev, p)).mean()
-            rec = recipe.alpha * F.mse_loss(run_scale(G, amp, z_rec, prev_rec, p), real)
-            (adv + rec).backward()
-            opt_g.step()
+    every, total = curve_every(recipe.iters_per_scale), recipe.iters_per_scale
+    curve: List[Dict[str, Any]] = []
+    finite = torch.ones((), dtype=torch.bool, device=device)
+    checked = 0
+    for it in range(total):
+        last = _iteration(sc, pyr, recipe, gen)
+        finite = finite & torch.isfinite(last).all()
         for s in scheds:
             s.step()
-        losses = {"critic": loss_d.item(), "generator": adv.item(), "reconstruction": rec.item()}
-        _check_finite(n, it, **losses)
         bar.update(1)
-        bar.set_postfix(scale=n, d=f"{losses['critic']:.3f}", rec=f"{losses['reconstruction']:.4f}")
-    D.requires_grad_(True)
+        if (it + 1) % every == 0 or it + 1 == total:
+            values = last.tolist()
+            losses = {"critic": values[0], "generator": values[1], "reconstruction": values[2]}
+            if not bool(finite):
+                raise TrainingDiverged(f"SinGAN scale {n}, iterations {checked}-{it}: a loss became non-finite "
+                                       f"(last: {losses})")
+            _check_finite(n, it, **losses)
+            checked = it + 1
+            curve.append({"iter": it + 1, **losses})
+            bar.set_postfix(scale=n, d=f"{losses['critic']:.3f}", rec=f"{losses['reconstruction']:.4f}")
     pyr.generators.append(G.eval().requires_grad_(False))
     pyr.z_rec.append(z_rec)
     pyr.noise_amps.append(amp)
     return {"scale": n, "size": list(size), "noise_amp": amp, "loss_d": losses["critic"],
-            "loss_g": losses["generator"], "rec": losses["reconstruction"], "seconds": time.perf_counter() - t0}
+            "loss_g": losses["generator"], "rec": losses["reconstruction"], "seconds": time.perf_counter() - t0,
+            "curve": curve}
 
 
 def _same_width(factory: SinGANFactory, n: int) -> bool:
@@ -216,9 +309,10 @@ def _restore(saved: Dict[str, Any], factory: SinGANFactory, pyr: Pyramid, device
 def cpu_threads(n: Optional[int]):
     """Run with ``n`` intra-op CPU threads (``None``: unchanged), restoring the count after.
 
-    SinGAN's tensors are tiny (one image, 32 channels, tens of pixels a side): on a
-    shared 2-core machine two threads were 10-30x slower than one (OpenMP workers
-    waiting on each other), and one thread loses little even when the cores are free."""
+    SinGAN's tensors are small (one image, 32 channels, tens of pixels a side): two threads were
+    1.9x faster than one on an idle 2-core machine (issue 19), and 3-10x slower than one on a 2-core
+    machine whose cores other jobs kept busy (OpenMP workers waiting on each other).
+    :func:`time_threads` measures which holds; the one-shot task picks with it."""
     before = torch.get_num_threads()
     if n is not None:
         torch.set_num_threads(n)
@@ -226,6 +320,58 @@ def cpu_threads(n: Optional[int]):
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def time_threads(factory: SinGANFactory, image: torch.Tensor, geometry, recipe: SinGANRecipe,
+                 candidates: Sequence[int], steps: int = 1, rounds: int = 2, pad: int = 5) -> Dict[int, float]:
+    """Seconds per short iteration (one critic step and one generator step: a third of an iteration)
+    at the finest scale of ``geometry``, for each intra-op thread count in ``candidates``.
+
+    Runs the trainer's own iteration on throwaway, freshly initialised networks (the coarser scales
+    frozen, as in training) with a private noise generator; the global RNG and the thread count are
+    left as found.  One warm-up pass per count, then ``rounds`` rounds that alternate the counts
+    (``steps`` timed iterations each); the result is each count's best round.  A count whose warm-up
+    took over 0.5 s and over 3x the fastest one's is not timed again (its warm-up time stands).  At the
+    one-shot ``default`` geometry (43x64 px) a pass takes about 0.1 s on one thread; on a busy machine the
+    first pass on two threads alone has taken 3-7 s."""
+    reals = real_pyramid(image, geometry)
+    last = len(reals) - 1
+    short = dataclasses.replace(recipe, d_steps=1, g_steps=1)
+    before = torch.get_num_threads()
+    best = {int(n): math.inf for n in candidates}
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        pyr = Pyramid(reals=reals, pad=pad)
+        for k in range(last):
+            pyr.generators.append(factory.generator(k).eval().requires_grad_(False))
+            pyr.z_rec.append(torch.zeros(1, 3, *reals[k].shape[-2:]))
+            pyr.noise_amps.append(1.0 if k == 0 else recipe.noise_amp)
+        G, D = factory.generator(last), factory.critic(last)
+        opt_g, opt_d, _ = _optimizers(G, D, recipe)
+        real = reals[last]
+        sc = _Scale(G.train(), D.train(), opt_g, opt_d, real, recipe.noise_amp, torch.zeros_like(real),
+                    draw_previous(pyr, last, "rec"))
+        gen = torch.Generator().manual_seed(0)
+        warm: Dict[int, float] = {}
+        try:
+            for r in range(rounds + 1):  # round 0 warms up (allocations, kernel choice)
+                for n in best:
+                    if r and warm[n] > max(3 * min(warm.values()), 0.5):
+                        best[n] = warm[n]  # hopeless (a busy core): not timed again, to keep this cheap
+                        continue
+                    torch.set_num_threads(n)
+                    k = steps if r else 1
+                    t0 = time.perf_counter()
+                    for _ in range(k):
+                        _iteration(sc, pyr, short, gen).tolist()
+                    dt = (time.perf_counter() - t0) / k
+                    if r:
+                        best[n] = min(best[n], dt)
+                    else:
+                        warm[n] = dt
+        finally:
+            torch.set_num_threads(before)
+    return best
 
 
 def train_pyramid(factory: SinGANFactory, image: torch.Tensor, geometry, recipe: SinGANRecipe, seed: int,

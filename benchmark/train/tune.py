@@ -39,7 +39,7 @@ def candidates(threads: int) -> Tuple[Tuple[str, int], ...]:
     return tuple((fmt, n) for n in counts for fmt in FORMATS)
 
 
-def _cache_key(model_name: str, shape: Tuple[int, ...], threads: int) -> str:
+def cache_key(model_name: str, shape: Tuple[int, ...], threads: int) -> str:
     blob = json.dumps([model_name, list(shape), threads, platform.processor() or platform.machine(),
                        _cpu_name(), torch.__version__])
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -77,7 +77,7 @@ def choose(model: torch.nn.Module, model_name: str, input_shape: Tuple[int, ...]
            cache_dir: Optional[Path]) -> Dict[str, Any]:
     """The fastest (memory format, threads) for training ``model`` on batches of ``input_shape`` here."""
     threads = torch.get_num_threads()
-    key = _cache_key(model_name, input_shape, threads)
+    key = cache_key(model_name, input_shape, threads)
     path = Path(cache_dir) / f"{key}.json" if cache_dir else None
     if path is not None and path.is_file():
         try:

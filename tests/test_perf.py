@@ -163,3 +163,14 @@ def test_roofline_counts_forward_and_backward_flops_and_relates_them_to_the_peak
     assert r["achieved_gflops"] == r["gflop_per_step"] * r["steps_per_s"]
     assert r["fraction_of_peak"] == r["achieved_gflops"] / 10.0 and r["items_per_s"] == 8 * r["steps_per_s"]
     assert gemm_gflops(1, n=64, reps=2) > 0
+
+
+def test_roofline_counts_a_grouped_convolution_backward_as_twice_its_forward():
+    import torch
+
+    from benchmark.perf.roofline import counted_flops
+
+    conv = torch.nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False)  # depthwise
+    x = torch.randn(2, 8, 5, 5, requires_grad=True)
+    forward = 2 * 2 * 25 * 8 * 9  # N x positions x weight elements, 2 FLOPs per multiply-add
+    assert counted_flops(lambda: conv(x).sum().backward()) == 3 * forward

@@ -283,7 +283,7 @@ def cmd_run(args) -> int:
         f"{plan.device}{f', {dist.world} processes ({dist.backend})' if dist.active else ''}: "
         f"{len(plan.models)} model(s) x {len(plan.seeds)} seed(s): {total} run(s){side}")
     if dist.is_main:
-        _print_estimate(spec, plan)
+        plan = dataclasses.replace(plan, cost_hint=_print_estimate(spec, plan) or {})
     counter = _Counter(total)
     try:
         records = run_plan(plan, progress=_tqdm if dist.is_main and plan.jobs == 1 else Progress,
@@ -298,23 +298,26 @@ def cmd_run(args) -> int:
     return 1 if failed else 0
 
 
-def _print_estimate(spec, plan) -> None:
-    """A lower bound on the training time of the plan on this machine, from a few timed steps here."""
+def _print_estimate(spec, plan):
+    """A lower bound on the training time of the plan on this machine, from a few timed steps here; returns
+    the seconds per model (the runner starts the longest first when runs go side by side), or None."""
     from benchmark.parallel import threads_per_job
     from benchmark.train.tune import threads
 
     estimate = spec.estimate_fn()
     if estimate is None:
-        return
+        return None
     _say("timing a few training steps of each model for the estimate ...")
     with threads(threads_per_job(plan.jobs) if plan.device.startswith("cpu") else None):
-        seconds = estimate(plan)  # timed on the threads one job gets
-    if seconds is not None:
+        per_model = estimate(plan)  # timed on the threads one job gets
+    if per_model:
         runs = len(plan.models) * len(plan.seeds)
         side = f", {plan.jobs} side by side" if plan.jobs > 1 else ""
-        _say(f"estimate on this machine: at least {seconds / plan.jobs / 60:.1f} min of training for {runs} "
-             f"run(s){side} (timed from a few steps of each model here; evaluation and profiling come on top; "
-             "runs already completed are skipped)")
+        total = sum(per_model.values()) / plan.jobs
+        _say(f"estimate on this machine: at least {total / 60:.1f} min of training for {runs} run(s){side} (timed "
+             "from a few steps of each model here; evaluation and profiling come on top; runs already completed "
+             "are skipped)")
+    return per_model
 
 
 def _say(text: str) -> None:

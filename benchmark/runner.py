@@ -173,6 +173,7 @@ class Plan:
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     rerun: bool = False
     jobs: int = 1  # runs side by side (CPU worker processes); 1: one after another in this process
+    cost_hint: Mapping[str, float] = dataclasses.field(default_factory=dict)  # model -> estimated seconds
 
 
 def plan_size(plan: Plan) -> int:
@@ -191,19 +192,24 @@ def run_plan(plan: Plan, progress: Callable[..., Progress] = Progress,
              dist: DistContext = DistContext()) -> List[Dict[str, Any]]:
     """Run every (model, seed) of ``plan``; return the records (also written under ``results_dir``)."""
     return run_suite(plan.suite, plan.preset, plan.models, plan.seeds, plan.results_dir, plan.data_path,
-                     plan.device, progress, plan.options, on_record, plan.rerun, dist, plan.jobs)
+                     plan.device, progress, plan.options, on_record, plan.rerun, dist, plan.jobs, plan.cost_hint)
 
 
 def run_suite(suite: cfg.Suite, preset: cfg.Preset, models: Sequence[str], seeds: Sequence[int],
               results_dir: Path, data_path: Optional[str] = None, device: str = "cpu",
               progress: Callable[..., Progress] = Progress, options: Optional[Mapping[str, Any]] = None,
               on_record: Optional[Callable[[Dict[str, Any]], None]] = None, rerun: bool = False,
-              dist: DistContext = DistContext(), jobs: int = 1) -> List[Dict[str, Any]]:
+              dist: DistContext = DistContext(), jobs: int = 1,
+              cost_hint: Optional[Mapping[str, float]] = None) -> List[Dict[str, Any]]:
     """Run every (model, seed); return the records (also written under ``results_dir``).
 
     ``jobs > 1`` runs that many units side by side in worker processes (:mod:`benchmark.parallel`); each
-    unit still takes its run key's lock, so records and locks stay one per run."""
+    unit still takes its run key's lock, so records and locks stay one per run.  Side by side, the models of
+    each seed start longest first by ``cost_hint`` (model -> estimated seconds), so the longest run does not
+    end the suite alone on one core."""
     check_models(suite, models)
+    if jobs > 1 and cost_hint:
+        models = sorted(models, key=lambda m: -float(cost_hint.get(m, 0.0)))  # stable: ties keep their order
     # seed-major: an interrupted suite leaves whole seed sets (every model of a seed), which is what a verdict needs
     units = [Unit(suite, preset, model, seed, unit, Path(results_dir), device, dict(options or {}), rerun)
              for seed in seeds

@@ -117,7 +117,7 @@ class TaskSpec:
     options: Tuple[Option, ...] = ()
     units: Optional[str] = None  # "module:function" (preset, data_path) -> the data of each run; None: one
     profile: Optional[str] = None  # "module:function" for `profile` (name, img_size, device, train, spec) -> row
-    estimate: Optional[str] = None  # "module:function" (plan -> seconds or None), printed before a suite runs
+    estimate: Optional[str] = None  # "module:function" (plan -> {model: seconds} or None), printed before a suite runs
     palette: Mapping[str, str] = field(default_factory=dict)  # family -> colour
     # a benchmark.convergence.ConvergenceTest (record -> Convergence, plus how to read the curve): held
     # directly, not by dotted path, because that module is pure Python and as light as the specs

@@ -10,7 +10,7 @@ default presets), so it is a lower bound, said as such.
 from __future__ import annotations
 
 import time
-from typing import Callable, Optional
+from typing import Callable, Dict, Optional
 
 import torch
 import torch.nn.functional as F
@@ -29,16 +29,15 @@ def _seconds_per_step(step: Callable[[], None]) -> float:
     return (time.perf_counter() - t0) / CALIBRATION_STEPS
 
 
-def recognition_seconds(plan) -> Optional[float]:
-    """Seconds of training for every (model, seed) of a recognition plan on in-memory data; None otherwise."""
+def recognition_seconds(plan) -> Optional[Dict[str, float]]:
+    """Seconds of training per model (all its seeds) of a recognition plan on in-memory data; None otherwise."""
     preset, recipe = plan.preset, plan.preset.recipe
     if preset.data.name != "fashion_mnist":
         return None  # an ImageFolder's size is only known once it is scanned
     steps = (preset.data.train_subset or FASHION_MNIST_TRAIN) // recipe.batch_size
     if recipe.max_steps_per_epoch:
         steps = min(steps, recipe.max_steps_per_epoch)
-    per_model = sum(_classifier_step(name, plan) for name in plan.models)
-    return per_model * steps * recipe.epochs * len(plan.seeds)
+    return {name: _classifier_step(name, plan) * steps * recipe.epochs * len(plan.seeds) for name in plan.models}
 
 
 def _classifier_step(name: str, plan) -> float:
@@ -61,10 +60,9 @@ def _classifier_step(name: str, plan) -> float:
     return _seconds_per_step(step)
 
 
-def synthesis_seconds(plan) -> Optional[float]:
-    """Seconds of training iterations for every (model, seed) of a synthesis plan (evaluations excluded)."""
-    per_model = sum(_gan_step(name, plan) for name in plan.models)
-    return per_model * plan.preset.recipe.iterations * len(plan.seeds)
+def synthesis_seconds(plan) -> Optional[Dict[str, float]]:
+    """Seconds of training iterations per model (all its seeds) of a synthesis plan (evaluations excluded)."""
+    return {name: _gan_step(name, plan) * plan.preset.recipe.iterations * len(plan.seeds) for name in plan.models}
 
 
 def _gan_step(name: str, plan) -> float:

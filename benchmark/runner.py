@@ -130,12 +130,32 @@ def _option_id(value: Any) -> Any:
     return value
 
 
+#: Config fields added after runs were recorded, with the value that means "as before": a field at that
+#: value is left out of the run key, so adding a field never orphans the completed and interrupted runs of
+#: a long deciding preset (they are kept, or resumed, under their old keys).  Paths are into the preset's
+#: dict, e.g. ``"recipe.interpolation": "bilinear"``.  A field not listed here changes every key it touches.
+#: ``seeds`` (the preset's default seed list) is never part of a run's identity: the seed itself is.
+KEY_NEUTRAL: Dict[str, Any] = {}
+
+
+def _key_preset(preset: cfg.Preset) -> Dict[str, Any]:
+    """The preset as the run key sees it: without ``seeds`` and without fields at their neutral value."""
+    resolved = {k: v for k, v in cfg.to_dict(preset).items() if k != "seeds"}
+    for path, neutral in KEY_NEUTRAL.items():
+        *parents, leaf = path.split(".")
+        node = resolved
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and leaf in node and node[leaf] == neutral:
+            del node[leaf]
+    return resolved
+
+
 def run_key(suite: cfg.Suite, preset: cfg.Preset, model: str, seed: int, data_path: Optional[str],
             device: str, options: Optional[Mapping[str, Any]] = None) -> str:
     """What makes two runs the same run: the resolved config, the data, the kind of device and the task
     options that change a measurement (a file option by its content: other FID weights are another run)."""
-    resolved = {k: v for k, v in cfg.to_dict(preset).items() if k != "seeds"}  # the seed itself is below
-    content = {"suite": suite.name, "preset": resolved, "model": model, "seed": seed,
+    content = {"suite": suite.name, "preset": _key_preset(preset), "model": model, "seed": seed,
                "data": _data_id(data_path), "device": device.split(":")[0]}
     chosen = {k: _option_id(v) for k, v in sorted((options or {}).items()) if v is not None}
     if chosen:  # only when set: the keys of runs without options stay as they were

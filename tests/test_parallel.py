@@ -54,3 +54,36 @@ def test_units_pickle_for_worker_processes():
     suite = SUITES.get("one-shot")
     u = Unit(suite, suite.preset("smoke"), "singan", 0, "skimage:coffee", __import__("pathlib").Path("x"), "cpu", {})
     assert pickle.loads(pickle.dumps(u)) == u
+
+
+def test_a_field_registered_as_key_neutral_keeps_old_run_keys(monkeypatch):
+    import dataclasses
+
+    from benchmark import runner
+
+    suite = SUITES.get("recognition")
+    preset = suite.preset("decide")
+    changed = dataclasses.replace(preset, recipe=dataclasses.replace(preset.recipe, label_smoothing=0.1))
+    # as if label_smoothing had been added after these runs, with 0.0 meaning "as before"
+    monkeypatch.setitem(runner.KEY_NEUTRAL, "recipe.label_smoothing", 0.0)
+    assert "label_smoothing" not in runner._key_preset(preset)["recipe"]  # at its neutral value: left out
+    assert runner._key_preset(changed)["recipe"]["label_smoothing"] == 0.1  # any other value: in the key
+    assert run_key(suite, changed, "resnet_s32_b1m", 0, None, "cpu") != run_key(suite, preset, "resnet_s32_b1m",
+                                                                                 0, None, "cpu")
+    assert run_key(suite, dataclasses.replace(preset, seeds=(7,)), "resnet_s32_b1m", 0, None, "cpu") == \
+        run_key(suite, preset, "resnet_s32_b1m", 0, None, "cpu")  # the preset's seed list is no identity
+
+
+def test_the_deciding_presets_keys_are_pinned():
+    """Deciding runs take hours and resume across sessions: their run keys must not move by accident.
+    A config field added later goes into runner.KEY_NEUTRAL with its as-before value; then this holds."""
+    keys = {name: run_key(SUITES.get(name), SUITES.get(name).preset("decide"), model, 0, data, "cpu")
+            for name, model, data in (("recognition", "resnet_s32_b1m", None),
+                                      ("one-shot", "singan", "skimage:coffee"),
+                                      ("synthesis", "fastgan", None))}
+    assert keys == PINNED_KEYS, keys
+
+
+# the keys of the deciding runs recorded from 2026-12-02 on (results/reference and the background runs)
+PINNED_KEYS = {"recognition": "aff4c8f54cbca1dea9ce", "one-shot": "85de4954022d5a4defbb",
+               "synthesis": "ecbe80e2b93129aa1013"}

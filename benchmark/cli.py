@@ -58,6 +58,52 @@ def _seeds(text: str) -> List[int]:
     return list(dict.fromkeys(seeds))
 
 
+def _positive(cast, flag: str):
+    def parse(text: str):
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} takes a positive {cast.__name__}, got {text!r}") from None
+        if not value > 0 or value != value or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"{flag} must be positive, got {text!r}")
+        return value
+
+    return parse
+
+
+#: run's timm-style shortcuts: flag -> the ``--set`` key it stands for.
+SHORTCUTS = {"--epochs": "recipe.epochs", "--batch-size": "recipe.batch_size", "--lr": "recipe.lr",
+             "--amp": "runtime.amp"}
+#: Tasks whose runs follow ``runtime.amp`` (the GAN tasks force fp32, so there --amp would change nothing but the key).
+AMP_TASKS = ("recognition",)
+
+
+def shortcut_sets(args, preset, task: str, device: str) -> dict:
+    """``--set`` items for the shortcuts given (``--epochs 5`` -> ``recipe.epochs=5``); a shortcut whose field
+    the task's recipe lacks, or one that contradicts a ``--set`` of the same key, is a :class:`UserError`."""
+    sets = {}
+    explicit = _parse_sets(getattr(args, "set", []) or [])
+    for flag, key in SHORTCUTS.items():
+        value = getattr(args, flag.lstrip("-").replace("-", "_"), None)
+        if value is None:
+            continue
+        section, _, name = key.partition(".")
+        owner = getattr(preset, section)
+        if not hasattr(owner, name) or (flag == "--amp" and task not in AMP_TASKS):
+            fields = [f.name for f in dataclasses.fields(owner)]
+            near = [] if flag == "--amp" else [f for f in fields if f.startswith(name.split("_")[0]) or
+                                                (name == "epochs" and f in ("iterations", "iters_per_scale"))]
+            hint = "; perhaps " + " and ".join(f"--set {section}.{f}=..." for f in near[:2]) if near else ""
+            why = "its runs train in fp32" if flag == "--amp" else f"its recipe has no {name}"
+            raise UserError(f"{flag} does not apply to the {task} task ({why}){hint}")
+        if flag == "--amp" and value != "none" and not device.startswith("cuda"):
+            raise UserError(f"--amp {value} needs CUDA; on {device} the comparisons run in fp32")
+        if key in explicit and str(explicit[key]) != str(value):
+            raise UserError(f"{flag} {value} contradicts --set {key}={explicit[key]}; give one of them")
+        sets[key] = str(value)
+    return sets
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="verb", required=True)
@@ -78,6 +124,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a named recipe for every model (see `list`; default: the preset's)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a preset field, e.g. --set recipe.epochs=1 (repeatable)")
+    shortcut = "timm's name for --set recipe.{} (a new recipe identity, as with --set)"
+    run.add_argument("--epochs", type=_positive(int, "--epochs"), default=None, metavar="N",
+                     help=shortcut.format("epochs=N") + "; recipes with epochs only (recognition)")
+    run.add_argument("--batch-size", type=_positive(int, "--batch-size"), default=None, metavar="N",
+                     help=shortcut.format("batch_size=N") + ", per process")
+    run.add_argument("--lr", type=_positive(float, "--lr"), default=None, metavar="LR",
+                     help=shortcut.format("lr=LR") + "; the base lr, before any batch scaling the recipe defines")
+    run.add_argument("--amp", nargs="?", const="fp16", default=None, choices=["fp16", "bf16", "none"],
+                     help="mixed precision: --set runtime.amp=fp16 (bare --amp, timm's default dtype), bf16 or none; "
+                          "CUDA only, recognition only (the GAN tasks train in fp32)")
     run.add_argument("--jobs", type=_jobs, default=None, metavar="N",
                      help="runs side by side, each in its own process with cores/N threads (default: one per "
                           "CPU core on a CPU, at most one per run; 1 on a GPU or under torchrun)")
@@ -122,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    _TERMINATED.clear()
     signal.signal(signal.SIGTERM, _sigterm)  # schedulers preempt with SIGTERM: record, keep the checkpoint
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit")  # fvcore's tracer
@@ -134,21 +191,48 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     except OSError as e:
         if e.errno not in _DISK_ERRORS:
-            raise
-        print(f"error: {_disk_message(e)}", file=sys.stderr)
+            return _unexpected(args.verb)
+        print(f"error: {_disk_message(e, args.verb)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: finished records are kept; the current run is recorded as 'interrupted' and the "
-              "same command resumes it from its last checkpoint", file=sys.stderr)
+        print(_interrupted(args.verb), file=sys.stderr)
         return 130
+    except Exception:
+        return _unexpected(args.verb)
+
+
+_TERMINATED: List[int] = []  # the SIGTERMs this command received
+
+
+def _unexpected(verb: str) -> int:
+    """Called while an unexpected exception is handled: re-raised (a bug), unless a SIGTERM came first (an
+    import cut short by it surfaces as an ImportError, not as the KeyboardInterrupt it began as)."""
+    if not _TERMINATED:
+        raise  # noqa: PLE0704  the exception being handled
+    print(_interrupted(verb), file=sys.stderr)
+    return 130
+
+
+def _interrupted(verb: str) -> str:
+    if verb == "run":
+        return ("interrupted: finished records are kept; the current run is recorded as 'interrupted' and the "
+                "same command resumes it from its last checkpoint")
+    if verb == "report":
+        return "interrupted: the report was not changed (the previous one is kept); run `report` again"
+    return f"interrupted: {verb} stopped before it finished; run it again"
 
 
 _DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR)
 
 
-def _disk_message(e: OSError) -> str:
+def _disk_message(e: OSError, verb: str = "run") -> str:
     """One line for a write the file system refused: what, why, and what to do; written files are kept."""
     what = f"{e.filename}" if e.filename else "a file"
+    if e.errno in (errno.ENOSPC, errno.EDQUOT) and verb == "report":
+        return (f"no space left while writing {what} ({e.strerror}); the previous report is kept as it was. Free "
+                "space there and run `report` again")
+    if e.errno in (errno.ENOSPC, errno.EDQUOT) and verb != "run":
+        return f"no space left while writing {what} ({e.strerror}); free space there and run the command again"
     if e.errno in (errno.ENOSPC, errno.EDQUOT):
         return (f"no space left while writing {what} ({e.strerror}); records already written are kept. Free "
                 "space there (runs/*/checkpoints/last.pt of completed runs are the largest files; ~/.cache/sase-bench "
@@ -157,6 +241,7 @@ def _disk_message(e: OSError) -> str:
 
 
 def _sigterm(signum, frame) -> None:
+    _TERMINATED.append(signum)
     raise KeyboardInterrupt("SIGTERM")
 
 
@@ -185,9 +270,13 @@ def _check_results_dir(path: Path) -> None:
     path = Path(path).expanduser()
     if path.exists() and not path.is_dir():
         raise UserError(f"--results-dir {path}: is a file, not a folder; pass a folder")
+    # probed where the folder is, or would be created: nothing is created here, so a user error found before
+    # the runs start leaves no empty results folder behind (the runs create what they write)
+    where = next(p for p in (path, *path.parents) if p.exists())
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=path, prefix=".write-probe.", suffix=".tmp")
+        if not where.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(where))
+        fd, probe = tempfile.mkstemp(dir=where, prefix=".write-probe.", suffix=".tmp")
         os.close(fd)
         os.unlink(probe)
     except OSError as e:
@@ -253,7 +342,7 @@ def _plan(args, device: str):
     preset = suite.preset(args.preset)
     if args.recipe:
         preset = preset.with_recipe(recipe_for(suite.task, args.recipe))
-    preset = override(preset, _parse_sets(args.set))
+    preset = override(preset, {**shortcut_sets(args, preset, suite.task, device), **_parse_sets(args.set)})
     if args.data is not None and not Path(args.data).expanduser().exists():
         raise UserError(f"--data {args.data}: no such file or folder")
     models = args.models if args.models is not None else models_for(suite.name, preset.model_scale)
@@ -264,17 +353,20 @@ def _plan(args, device: str):
 
 def cmd_run(args) -> int:
     from benchmark.parallel import default_jobs, threads_per_job
-    from benchmark.runner import plan_size, run_plan
+    from benchmark.runner import check_locks, check_models, plan_size, run_plan
     from benchmark.train.classify import Progress
     from benchmark.train.distributed import init_distributed, local_device, shutdown
     from benchmark.validate import check_run
 
     plan, spec = _plan(args, _device(args.device))
-    _check_results_dir(plan.results_dir)
+    check_models(plan.suite, plan.models)  # a typo or another task's model: exit 2 before anything is timed
     check_run(plan.preset, plan.data_path)  # impossible recipe values and broken data: exit 2, no record
+    _check_results_dir(plan.results_dir)
     dist = init_distributed(plan.device)
     plan = dataclasses.replace(plan, device=local_device(plan.device, dist))
     total = plan_size(plan)
+    if dist.is_main:
+        check_locks(plan)  # a run another process holds: refused now, not after the estimate
     plan = dataclasses.replace(plan, jobs=min(args.jobs, total) if args.jobs else
                                default_jobs(plan.device, total, dist.active))
     say = _say if dist.is_main else _silent
@@ -363,8 +455,8 @@ def cmd_report(args) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = render_report(args.results_dir, _reference(args))
-    for w in caught:
-        print(f"warning: {w.message}", file=sys.stderr)
+    for message in dict.fromkeys(str(w.message) for w in caught):  # each once, in order
+        print(f"warning: {message}", file=sys.stderr)
     print(f"report written to {out}/README.md")
     return 0
 
@@ -401,11 +493,14 @@ def cmd_profile(args) -> int:
 
 def _profile_line(row: dict) -> str:
     parts = [f"{row['model']:<32} {row['img_size']:>4}px", f"{row['params'] / 1e6:8.2f} M params",
-             f"{row['gmacs']:8.3f} GMACs ({row['flops_counter']})",
-             f"infer {row['infer_img_per_s']:8.1f} img/s"]
-    if row.get("train_img_per_s") is not None:
-        parts.append(f"train {row['train_img_per_s']:7.1f} img/s")
-    parts.append(f"[{row['device']}, {row['precision']}, batch {row['batch_size']}]")
+             f"{row['gmacs']:8.3f} GMACs ({row['flops_counter']})"]
+    if row.get("num_scales") is not None:  # a one-shot pyramid: cost only, no throughput
+        parts.append(f"{row['num_scales']} scales, critics {row['params_d'] / 1e6:.3f} M params")
+    for phase in ("infer", "train"):
+        if row.get(f"{phase}_img_per_s") is not None:
+            parts.append(f"{phase} {row[f'{phase}_img_per_s']:8.1f} img/s")
+    if row.get("device") is not None:
+        parts.append(f"[{row['device']}, {row['precision']}, batch {row['batch_size']}]")
     return "  ".join(parts)
 
 

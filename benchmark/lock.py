@@ -46,8 +46,7 @@ class RunLock:
     def acquire(self) -> "RunLock":
         if fcntl is None:
             return self
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        f = open(self.path, "a+", encoding="utf-8")
+        f = self._open()
         try:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -65,6 +64,16 @@ class RunLock:
         f.flush()
         self._file = f
         return self
+
+    def _open(self) -> IO[str]:
+        """The lock file, opened; a :class:`UserError` when a file or folder is in the way."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return open(self.path, "a+", encoding="utf-8")
+        except (FileExistsError, NotADirectoryError, IsADirectoryError):
+            blocker = self.path if self.path.is_dir() else self.path.parent
+            raise UserError(f"{blocker} is in the way of the run locks (the results folder keeps them in "
+                            f"{self.path.parent}/, one file per run); move it away") from None
 
     def release(self) -> None:
         if self._file is not None:

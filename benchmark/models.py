@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 import baselines  # noqa: F401  registers the small-input baselines in timm
 import baselines.resnext  # noqa: F401  registers the paper-scale grouped controls in timm
@@ -30,6 +30,7 @@ import sase  # noqa: F401  registers SASE-ResNet in timm
 from baselines import fastgan
 from baselines.ladder import ABLATION_BUDGET, BUDGETS, RULES, SOLVED, TOLERANCE, ladder_name, solve
 from baselines.singan import build_singan
+from benchmark.errors import UserError
 from benchmark.registry import Registry
 from benchmark.specs.one_shot import NAME as ONE_SHOT
 from benchmark.specs.recognition import NAME as RECOGNITION
@@ -53,13 +54,127 @@ class ModelEntry:
     params: Optional[int] = None  # recognition: params as registered (10 or 1000 classes); tests check them
     budget: Optional[str] = None  # ladder members: the budget tag of LADDER_BUDGETS (b300k, b1m, b3m)
     ablation: Optional[str] = None  # SASE ablations: the switched choice (softmax, g1, dense, ...)
+    timm_name: Optional[str] = None  # ``timm:`` entries: the name in timm's registry (``name`` is the harness's)
+
+    @property
+    def create_name(self) -> str:
+        """The name to give ``timm.create_model``."""
+        return self.timm_name or self.name
 
 
-MODELS: Registry[ModelEntry] = Registry("model")
+#: The prefix of a model named on the command line from timm's registry: ``timm:NAME[@FAMILY]``.
+TIMM_PREFIX = "timm:"
+
+
+class ModelRegistry(Registry[ModelEntry]):
+    """The registered models, plus any timm model named ``timm:NAME[@FAMILY]`` (see :func:`timm_entry`).
+
+    A ``timm:`` name is resolved from the name alone, in whichever process asks (the runner's worker
+    processes are spawned and know only the names), and cached there; it is not listed by :meth:`names`,
+    :meth:`values` or :meth:`items`, which keep the harness's own registrations.
+    """
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self._resolved: Dict[str, ModelEntry] = {}
+
+    def get(self, name: str) -> ModelEntry:
+        if isinstance(name, str) and name.startswith(TIMM_PREFIX) and name not in self._items:
+            if name not in self._resolved:
+                self._resolved[name] = timm_entry(name)
+            return self._resolved[name]
+        return super().get(name)
+
+    def __contains__(self, name: object) -> bool:
+        if isinstance(name, str) and name.startswith(TIMM_PREFIX) and name not in self._items:
+            try:
+                self.get(name)
+            except UserError:
+                return False
+            return True
+        return super().__contains__(name)
+
+
+MODELS: ModelRegistry = ModelRegistry("model")
 
 
 def register(entry: ModelEntry) -> ModelEntry:
     return MODELS.add(entry.name, entry)
+
+
+def parse_timm_name(name: str) -> Tuple[Optional[str], str, str]:
+    """``timm:[MODULE:]NAME[@FAMILY]`` -> (module to import or None, timm name, family).
+
+    ``MODULE`` is a dotted module that registers ``NAME`` in timm's registry when imported (one's own
+    architecture); the family defaults to the timm name.
+    """
+    if not name.startswith(TIMM_PREFIX):
+        raise ValueError(f"{name!r} does not start with {TIMM_PREFIX!r}")
+    body, _, family = name[len(TIMM_PREFIX):].partition("@")
+    module, _, timm_name = body.rpartition(":")
+    timm_name, family = timm_name.strip(), family.strip()
+    if not timm_name or (_ and not module) or ("@" in name and not family):
+        raise UserError(f"model {name!r}: write timm:NAME, timm:NAME@FAMILY or timm:MODULE:NAME@FAMILY "
+                        "(e.g. timm:convnext_atto@ConvNeXt)")
+    return module or None, timm_name, family or timm_name
+
+
+def timm_entry(name: str) -> ModelEntry:
+    """The recognition entry of ``timm:[MODULE:]NAME[@FAMILY]``: any model in timm's registry (after
+    importing ``MODULE``, which registers one's own), run at the small scale: grey input (``in_chans`` 1; the
+    task builds it with the data's classes and channels) at the preset's image size (32 px here)."""
+    import importlib
+
+    import timm
+
+    module, timm_name, family = parse_timm_name(name)
+    if module:
+        try:
+            importlib.import_module(module)
+        except ImportError as e:
+            raise UserError(f"model {name!r}: cannot import {module!r} ({e}); run from the folder that holds it "
+                            "or install it") from None
+    if not timm.is_model(timm_name):
+        import difflib
+
+        close = difflib.get_close_matches(timm_name, timm.list_models(), n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(TIMM_PREFIX + c for c in close)}?" if close else \
+            " (timm.list_models() lists them)"
+        where = f" after importing {module!r}" if module else ""
+        raise UserError(f"model {name!r}: {timm_name!r} is not in timm's registry{where}{hint}")
+    params = small_params(timm_name)
+    budget = next((tag for tag, n in LADDER_BUDGETS.items()
+                   if params is not None and abs(params / n - 1) <= LADDER_TOLERANCE), None)
+    return ModelEntry(name, family, RECOGNITION, "small", 32, 1, in_suite=False, params=params, budget=budget,
+                      timm_name=timm_name)
+
+
+def small_params(timm_name: str, img_size: int = 32, in_chans: int = 1, num_classes: int = 10) -> Optional[int]:
+    """Params of timm's ``timm_name`` at the small scale (grey 32 px, 10 classes), counted on the meta device
+    (no memory, no init cost); None when it cannot be built there.  Within +-10% of a ladder budget, a
+    ``timm:`` model carries that budget and sits in its table, beside the ladder members of that size."""
+    import timm
+    import torch
+
+    try:
+        with torch.device("meta"):
+            try:
+                model = timm.create_model(timm_name, num_classes=num_classes, in_chans=in_chans, img_size=img_size)
+            except TypeError as e:  # CNNs take any size and have no img_size argument
+                if "img_size" not in str(e):
+                    raise
+                model = timm.create_model(timm_name, num_classes=num_classes, in_chans=in_chans)
+        return sum(p.numel() for p in model.parameters())
+    except Exception:  # noqa: BLE001  a model that cannot be built here fails in its run, with its error
+        return None
+
+
+def model_channels(entry: ModelEntry, data_kind: str) -> int:
+    """Input channels of ``entry`` on data of kind ``data_kind``: the registered ones, except that a
+    ``timm:`` entry takes the data's (grey Fashion-MNIST: 1; an RGB ImageFolder: 3)."""
+    if entry.timm_name is None:
+        return entry.in_chans
+    return 1 if data_kind == "fashion_mnist" else 3
 
 
 #: Shared parameter budgets of the ladders: tag -> params (the tag is the name suffix).

@@ -7,7 +7,8 @@ a flat dict from :mod:`benchmark.metrics.cost`: ``model``, ``img_size``, ``param
 ``train_img_per_s`` on request) with their batch sizes, the throughput protocol
 (``precision``, ``tf32``, ``cudnn_benchmark``, ``memory_format``, ``compile``,
 warm-up and timed steps) and the device with its driver, torch, CUDA and cuDNN
-versions.  The protocol is a :class:`~benchmark.config.ProfileSpec` (defaults:
+versions.  Each row leads with timm ``benchmark.py``'s keys (:func:`timm_keys`: ``infer_samples_per_sec``,
+``param_count`` in millions, ...); ours follow as aliases.  The protocol is a :class:`~benchmark.config.ProfileSpec` (defaults:
 timm's ``benchmark.py``); ``batch`` sets both of its batch sizes.
 """
 
@@ -36,6 +37,8 @@ def _resolve(name: str):
 
 def build_classifier(name: str, img_size: int, in_chans: int) -> torch.nn.Module:
     """A timm classifier at ``img_size`` (models without an ``img_size`` argument take any size)."""
+    if name in MODELS:
+        name = MODELS.get(name).create_name  # ``timm:NAME[@FAMILY]`` -> NAME
     try:
         return timm.create_model(name, in_chans=in_chans, img_size=img_size)
     except TypeError:  # CNNs take any size and have no img_size argument
@@ -73,7 +76,10 @@ def profile_one_shot(name: str, img_size: Optional[int], device: str, train: boo
     from benchmark.tasks.one_shot import PAD, one_input
 
     size = img_size or 250
-    geometry = pyramid_geometry(size, size, 250, 25, 0.75)
+    try:
+        geometry = pyramid_geometry(size, size, 250, 25, 0.75)
+    except ValueError as e:  # smaller than the coarsest scale
+        raise UserError(f"{name}: --img-size {size}: {e}") from None
     factory = MODELS.get(name).build(nfc=32, min_nfc=32, nc=3)
     params, gmacs = [], []
     for k, (h, w) in enumerate(geometry.sizes):
@@ -96,7 +102,42 @@ def profile_models(names: Sequence[str], img_size: Optional[int], batch: int, de
         raise UserError(f"--img-size must be at least 8, got {img_size}")
     spec = dataclasses.replace(spec or ProfileSpec(), infer_batch=batch, train_batch=batch)
     for name in names:
-        yield _profiler(name)(name, img_size, device, train, spec)
+        try:
+            yield timm_keys(_profiler(name)(name, img_size, device, train, spec))
+        except (MemoryError, RuntimeError) as e:
+            if not out_of_memory(e):
+                raise
+            raise UserError(f"{name}: out of memory at batch {batch} on {device} ({str(e).strip()[:120]}); "
+                            "use a smaller --batch-size") from None
+
+
+def out_of_memory(e: BaseException) -> bool:
+    """``e`` says memory ran out: CPU (``MemoryError``, the allocator's RuntimeError) or CUDA."""
+    text = str(e)
+    return isinstance(e, (MemoryError, torch.OutOfMemoryError)) or "can't allocate memory" in text or \
+        "out of memory" in text.lower()
+
+
+def timm_keys(row: Dict) -> Dict:
+    """``row`` with timm ``benchmark.py``'s keys first, ours after them (kept as aliases):
+    ``infer_samples_per_sec`` (= ``infer_img_per_s``), ``infer_step_time`` (ms per batch, from it),
+    ``infer_batch_size``, ``infer_img_size``, ``infer_gmacs`` (one image's forward pass, = ``gmacs``), the same
+    ``train_*`` when training was timed, and ``param_count`` in millions (3 decimals; ``params`` is exact)."""
+    out: Dict = {"model": row["model"]}
+    for phase in ("infer", "train"):
+        rate, batch = row.get(f"{phase}_img_per_s"), row.get(f"{phase}_batch")
+        if rate is None:
+            continue
+        out[f"{phase}_samples_per_sec"] = rate
+        if batch:
+            out[f"{phase}_step_time"] = round(1000.0 * batch / rate, 3) if rate > 0 else None
+            out[f"{phase}_batch_size"] = batch
+        out[f"{phase}_img_size"] = row.get("img_size")
+        if phase == "infer" and row.get("gmacs") is not None:
+            out["infer_gmacs"] = row["gmacs"]
+    if row.get("params") is not None:
+        out["param_count"] = round(row["params"] / 1e6, 3)
+    return {**out, **row}
 
 
 def _rounded(row: Dict) -> Dict:

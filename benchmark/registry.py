@@ -8,6 +8,7 @@ that lists the valid choices.
 from __future__ import annotations
 
 import contextlib
+import difflib
 from typing import Dict, Generic, Iterator, List, TypeVar
 
 from benchmark.errors import UserError
@@ -42,7 +43,9 @@ class Registry(Generic[T]):
             return self._items[name]
         except KeyError:
             choices = ", ".join(self.names()) or "(none registered)"
-            raise UserError(f"unknown {self.kind} {name!r}; choose one of: {choices}") from None
+            close = difflib.get_close_matches(str(name), self.names(), n=3, cutoff=0.6)
+            hint = f"did you mean {_either(close)}? " if close else ""
+            raise UserError(f"unknown {self.kind} {name!r}; {hint}choose one of: {choices}") from None
 
     def names(self) -> List[str]:
         return sorted(self._items)
@@ -62,3 +65,8 @@ class Registry(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+def _either(names: List[str]) -> str:
+    """``a``, ``a or b``, ``a, b or c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"

@@ -12,7 +12,8 @@ content, :func:`benchmark.recipes.recipe_identity`), so old records, written whe
 was its bare name, group by the recipe they ran.
 
 Reading never trusts a file: whatever a file holds (not UTF-8, not JSON, not an
-object, a wrong type, a NaN metric, a run id that is a path), :func:`load_record_dicts`
+object, a wrong type, a NaN metric, a metric outside the range its task spec declares (``top1 = 1e308``
+or ``-5``), a run id that is a path), :func:`load_record_dicts`
 skips it with one warning naming the file and the field, and goes on.  Each row gets
 a derived ``machine`` (CPU model, threads, GPU) so throughput is never averaged
 across machines, and :func:`count_once` keeps one row per measured thing.
@@ -52,6 +53,8 @@ METRICS = ("top1", "top5", "top1_ema", "top5_ema", "fid", "kid", "kid_std", "swd
            "params_d", "gmacs", "gmacs_g", "wall_s", "peak_mem_mb", "lr_effective")
 METRIC_SUFFIXES = ("_img_per_s",)
 MAX_RECORD_BYTES = 32 * 2**20  # a record with a long history is ~100 kB; anything this big is not ours
+# no metric measured here comes near this; it keeps the sums and squares of a table's seeds finite
+MAX_MAGNITUDE = 1e15
 
 
 class MalformedRecord(ValueError):
@@ -111,10 +114,33 @@ def validate(record: Mapping[str, Any], metrics: bool = True) -> None:
     if metrics:
         for key, value in record.items():
             if _is_metric_name(key) and value is not None:
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    raise MalformedRecord(f"metric {key!r} must be a number, got {value!r:.60}")
-                if not math.isfinite(value):
-                    raise MalformedRecord(f"metric {key!r} is {value!r}, not a finite number")
+                _check_number(key, value)
+        _check_columns(record)
+
+
+def _check_number(key: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise MalformedRecord(f"metric {key!r} must be a number, got {value!r:.60}")
+    if not math.isfinite(value):
+        raise MalformedRecord(f"metric {key!r} is {value!r}, not a finite number")
+    if abs(value) > MAX_MAGNITUDE:
+        raise MalformedRecord(f"metric {key!r} = {value!r} is absurd (magnitude over {MAX_MAGNITUDE:g})")
+
+
+def _check_columns(record: Mapping[str, Any]) -> None:
+    """Each metric column of the record's task is a number within the range its spec declares (Column.valid)."""
+    from benchmark.spec import load_specs  # light: data only
+
+    specs = load_specs()
+    task = record.get("task") or record.get("suite")
+    for col in specs.get(task).columns if task in specs else ():
+        value = record.get(col.field)
+        if value is None:
+            continue
+        _check_number(col.field, value)
+        if not col.in_range(value):
+            low, high = col.valid
+            raise MalformedRecord(f"metric {col.field!r} = {value!r} is outside its valid range [{low:g}, {high:g}]")
 
 
 def record_path(results_dir: str | Path, record: Mapping[str, Any]) -> Path:
@@ -237,9 +263,15 @@ def load_records(results_dir: str | Path = "results") -> pd.DataFrame:
     other scalar field a record carries (e.g. synthesis metrics).  ``machine`` is derived
     from ``env`` by :func:`machine_fingerprint`.
     """
+    return records_frame(load_record_dicts(results_dir))
+
+
+def records_frame(records: List[Dict[str, Any]]) -> pd.DataFrame:
+    """:func:`load_records`'s frame of records already read (the report reads the store once, so each bad
+    file warns once)."""
     rows = [{**{k: v for k, v in r.items() if k not in NESTED}, "machine": machine_fingerprint(r.get("env")),
              "device_kind": device_kind(r), **_recipe_identity(r)}
-            for r in load_record_dicts(results_dir)]
+            for r in records]
     frame = pd.DataFrame(rows)
     for col in COLUMNS:
         if col not in frame.columns:

@@ -42,7 +42,7 @@ from benchmark.atomic import atomic_write_text, clean_stale_temps
 from benchmark.errors import TrainingDiverged, UserError
 from benchmark.lock import RunLock
 from benchmark.models import MODELS
-from benchmark.names import ensure_under, safe_part
+from benchmark.names import MAX_PART, ensure_under, safe_part
 from benchmark.recipes import recipe_id
 from benchmark.results import RecordIndex, records_dir, write_record
 from benchmark.train.classify import Progress
@@ -90,7 +90,9 @@ def git_commit() -> str:
 def new_run_id(suite: str, model: str, preset: str, seed: int) -> str:
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
     parts = "-".join(safe_part(p) for p in (suite, preset, model))  # names are data, never paths
-    return f"{stamp}-{parts}-s{int(seed)}-{uuid.uuid4().hex[:6]}"
+    tail = f"-s{int(seed)}-{uuid.uuid4().hex[:6]}"
+    parts = parts[:MAX_PART - len(stamp) - 1 - len(tail)].rstrip("-.")  # a long model name: one path part still
+    return f"{stamp}-{parts}{tail}"
 
 
 def check_models(suite: cfg.Suite, models: Sequence[str]) -> None:
@@ -99,7 +101,20 @@ def check_models(suite: cfg.Suite, models: Sequence[str]) -> None:
     for name in models:
         entry = MODELS.get(name)
         if entry.suite != suite.name:
-            raise UserError(f"model {name!r} belongs to the {entry.suite} suite, not {suite.name}")
+            raise UserError(f"model {name!r} belongs to the {entry.suite} suite, not {suite.name}; `python -m "
+                            "benchmark list` names each suite's models")
+
+
+def check_locks(plan: "Plan") -> None:
+    """Refuse at once, before anything is timed or trained, when another process holds one of the plan's runs
+    (each run still takes its lock when it starts: this only moves the refusal to the front)."""
+    if not (Path(plan.results_dir) / "locks").exists():
+        return  # nothing has ever run here
+    for seed in plan.seeds:
+        for data in data_units(plan.suite, plan.preset, plan.data_path):
+            for model in plan.models:
+                key = run_key(plan.suite, plan.preset, model, seed, data, plan.device, plan.options)
+                RunLock(plan.results_dir, key, f"{plan.suite.name} {model} seed {seed}").acquire().release()
 
 
 def data_units(suite: cfg.Suite, preset: cfg.Preset, data_path: Optional[str]) -> List[Optional[str]]:

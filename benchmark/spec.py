@@ -27,7 +27,10 @@ class Column:
     """A record field shown in tables: ``label`` carries the unit; ``scale`` multiplies before formatting.
 
     ``better``: ``"higher"``, ``"lower"`` or ``""`` (a cost or a count, no direction).  ``spread``: show
-    mean ± std over seeds (else the mean); ``ci``: add a 95% CI column.
+    mean ± std over seeds (else the mean); ``ci``: add a 95% CI column.  ``valid``: the closed range
+    ``(low, high)`` a measured value can take (``math.inf`` for no bound); a record holding a value outside it
+    is skipped with one warning when the store is read (:func:`benchmark.results.validate`), so ``top1 = 1e308``
+    or ``-5`` never reaches a mean, a std or a verdict.  None: any finite number.
     """
 
     field: str
@@ -37,11 +40,30 @@ class Column:
     better: str = ""
     spread: bool = True
     ci: bool = False
+    valid: Optional[Tuple[float, float]] = None
+
+    def in_range(self, value: float) -> bool:
+        """``value`` within :attr:`valid`, up to a rounding tolerance (1e-9 of the bound's size)."""
+        if self.valid is None:
+            return True
+        low, high = self.valid
+        return low - _slack(low) <= value <= high + _slack(high)
 
     def format(self, value: Any) -> str:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return "-"
         return f"{float(value) * self.scale:.{self.digits}f}"
+
+
+# common valid ranges of metric columns (Column.valid)
+NON_NEGATIVE = (0.0, math.inf)
+PERCENT = (0.0, 100.0)
+POSITIVE_COUNT = (1.0, math.inf)
+FRECHET = (-1e-3, math.inf)  # a Fréchet distance is >= 0; the matrix square root's rounding can go a hair below
+
+
+def _slack(bound: float) -> float:
+    return 1e-9 * max(1.0, abs(bound)) if math.isfinite(bound) else 0.0
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import math
+import unicodedata
 import zlib
 from pathlib import Path
 from typing import Any, Optional
@@ -42,10 +43,21 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def check_name(value: Any, where: str) -> None:
+    """A name (``--set name=...``) is non-empty text on one line: it goes into records, tables and headings
+    (any length: run ids and report files shorten it, :func:`benchmark.names.safe_part` makes it a path)."""
+    if not isinstance(value, str) or not value.strip():
+        raise UserError(f"{where}={value!r}: must be a non-empty name")
+    if any(unicodedata.category(c).startswith("C") for c in value):
+        raise UserError(f"{where}={value[:60]!r}: a name cannot hold control characters (a newline, a tab)")
+
+
 def _check_fields(obj: Any, owner: str) -> None:
     for f in dataclasses.fields(obj):
         key, v = f.name, getattr(obj, f.name)
         where = _where(owner, key)
+        if key == "name":
+            check_name(v, where)
         if key in POSITIVE_INT and not (_is_int(v) and v >= 1):
             raise UserError(f"{where}={v!r}: must be a whole number >= 1")
         if key in OPTIONAL_POSITIVE_INT and v is not None and not (_is_int(v) and v >= 1):
@@ -76,7 +88,8 @@ def check_recipe(recipe: Any) -> None:
 
 
 def check_preset(preset: Any) -> None:
-    """The preset's recipe, data sizes, profiling sizes and runtime settings."""
+    """The preset's name, recipe, data sizes, profiling sizes and runtime settings."""
+    check_name(preset.name, "name")
     check_recipe(preset.recipe)
     _check_fields(preset.data, "data")
     if getattr(preset.data, "channels", 1) not in (1, 3):
@@ -90,8 +103,15 @@ def check_data(preset: Any, data_path: Optional[str]) -> None:
 
     Fashion-MNIST IDX files (used by the recognition presets, the embedded few-shot set, or ``--data``
     pointing at an IDX folder) are read whole and checked: magic, shape, payload size, labels < 10.
-    An ImageFolder's layout is checked without decoding images (the loader checks headers later).
+    An ImageFolder's layout is checked without decoding images (the loader checks headers later).  One-shot
+    photos are read whole, every image of a folder, and sized (a bad or oversized one is found before the
+    first image trains).
     """
+    from benchmark.data.single_image import OneShotData, check_units
+
+    if isinstance(preset.data, OneShotData):  # every photo read and sized before the first run
+        check_units(preset.data, data_path)
+        return
     kind = preset.data.name
     root = Path(data_path).expanduser() if data_path else None
     idx_folder = root is not None and root.is_dir() and any(root.glob("train-images-idx3-ubyte*"))

@@ -59,7 +59,7 @@ def test_data_path_file_folder_and_errors(tmp_path):
     Image.fromarray(rng.integers(0, 255, (40, 60, 3), dtype=np.uint8)).save(tmp_path / "a.png")
     Image.fromarray(rng.integers(0, 255, (50, 30), dtype=np.uint8)).save(tmp_path / "b.png")  # grey
     (tmp_path / "notes.txt").write_text("not an image")
-    assert [u.name for u in list_units(tmp_path)] == ["a", "b"]
+    assert [u.name for u in list_units(tmp_path)] == ["a.png", "b.png"]  # full names: cat.png != cat.jpg
     img = load_single_image(TINY, tmp_path / "b.png")
     assert img.image.shape[1] == 3 and max(img.image.shape[-2:]) == 24
     with pytest.raises(UserError, match="one image"):

@@ -26,9 +26,9 @@ def test_two_jobs_write_one_record_per_run_under_distinct_locks(tmp_path):
     assert set(frame["parallel_jobs"]) == {2}
     locks = sorted(p.stem for p in (tmp_path / "locks").glob("*.lock"))
     assert locks == sorted(frame["run_key"])
-    # each worker measured its execution (memory format, threads) once per model, kept for the other seeds
-    tunings = [json.loads(p.read_text()) for p in (tmp_path / "tuning").glob("*.json")]
-    assert sorted(t["model"] for t in tunings) == sorted(MODELS)
+    # each run pinned the execution it measured or found in the machine's cache (memory format, threads)
+    tunings = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*/tuning.json")]
+    assert sorted(t["model"] for t in tunings) == sorted(MODELS * 2)
     again = run_suite(suite, suite.preset("smoke"), MODELS, [0, 1], tmp_path, device="cpu", jobs=2)
     assert all(r.get("skipped") for r in again) and len(load_records(tmp_path)) == 4
 

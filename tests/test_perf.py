@@ -160,8 +160,9 @@ def test_roofline_counts_forward_and_backward_flops_and_relates_them_to_the_peak
     step = lambda: layer(x).sum().backward()  # noqa: E731
     assert counted_flops(step) == 3 * 2 * 8 * 32 * 16  # forward, grad of input, grad of weight
     r = row("linear", step, 8, 1, peak=10.0, steps=2, windows=1)
-    assert r["achieved_gflops"] == r["gflop_per_step"] * r["steps_per_s"]
-    assert r["fraction_of_peak"] == r["achieved_gflops"] / 10.0 and r["items_per_s"] == 8 * r["steps_per_s"]
+    assert r["achieved_gflops"] == pytest.approx(r["gflop_per_step"] * r["steps_per_s"])
+    assert r["fraction_of_peak"] == pytest.approx(r["achieved_gflops"] / 10.0)
+    assert r["items_per_s"] == pytest.approx(8 * r["steps_per_s"])
     assert gemm_gflops(1, n=64, reps=2) > 0
 
 

@@ -181,14 +181,20 @@ def test_thread_choice_is_measured_once_and_kept(tmp_path, monkeypatch):
         return {1: 0.30, 2: 0.17}
 
     monkeypatch.setattr(one_shot, "time_threads", fake_time)
+    monkeypatch.setenv("SASE_BENCH_CACHE", str(tmp_path / "cache"))
     data = load_single_image(TINY)
-    ctx = types.SimpleNamespace(device="cpu", model="singan", run_dir=tmp_path / "runs" / "r1")
+    run = lambda name: types.SimpleNamespace(device="cpu", model="singan", run_dir=tmp_path / "runs" / name)  # noqa: E731
+    for name in ("r1", "r2", "r3"):
+        (tmp_path / "runs" / name).mkdir(parents=True)
     factory = one_shot.build_one_shot("singan")
     with cpu_threads(2):
-        n, timing = one_shot.choose_threads(ctx, factory, data, RECIPE)
-        again, cached = one_shot.choose_threads(ctx, factory, data, RECIPE)
-    assert (n, again, timed) == (2, 2, [(1, 2)])
+        n, timing = one_shot.choose_threads(run("r1"), factory, data, RECIPE)
+        again, pinned = one_shot.choose_threads(run("r1"), factory, data, RECIPE)  # a resumed run
+        other, cached = one_shot.choose_threads(run("r2"), factory, data, RECIPE)  # another seed, same machine
+    assert (n, again, other, timed) == (2, 2, 2, [(1, 2)])
     assert timing["s_per_iteration"] == {"1": 0.3, "2": 0.17} and timing["threads_available"] == 2
-    assert cached["cached"] and len(list((tmp_path / "tuning").glob("*.json"))) == 1
-    assert one_shot.choose_threads(ctx, factory, data, RECIPE)[0] == 1  # one thread available: no timing
+    assert pinned == timing and cached["cached"]
+    assert len(list((tmp_path / "cache" / "tuning").glob("*.json"))) == 1
+    with cpu_threads(1):
+        assert one_shot.choose_threads(run("r3"), factory, data, RECIPE)[0] == 1  # one thread: no timing
     assert one_shot.choose_threads(types.SimpleNamespace(device="cuda:0"), factory, data, RECIPE) == (None, None)

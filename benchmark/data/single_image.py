@@ -2,10 +2,13 @@
 
 The embedded set ``skimage-photos`` is the natural RGB photos that ship inside
 scikit-image (no download): :data:`SKIMAGE_PHOTOS`.  ``--data PATH`` is one image file
-or a folder of images; a folder gives one run per image (:func:`list_units`).
+or a folder of images; a folder gives one run per image (:func:`list_units`).  A file unit is named by
+its full file name (``cat.png`` and ``cat.jpg`` are two images, never two seeds of one), and
+:func:`check_units` reads every unit before the first run starts.
 
-Every image is read as RGB (grey is repeated, alpha dropped), scaled to [-1, 1] like
-SinGAN's ``norm``, and shrunk (never enlarged) so that its long side is ``max_size``,
+Every file is read by the project's one image loader (:func:`benchmark.data.images.load_image`: 16-bit
+scaled, alpha composited on white, EXIF rotation applied, decompression bombs refused), as 8-bit RGB,
+scaled to [-1, 1] like SinGAN's ``norm``, and shrunk (never enlarged) so that its long side is ``max_size``,
 with the pyramid geometry of :func:`baselines.singan.pyramid_geometry` computed from
 the original height and width, as SinGAN does.
 
@@ -22,11 +25,11 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
 
 from baselines.singan import PyramidGeometry, pyramid_geometry
 from baselines.singan.geometry import real_pyramid, resize  # noqa: F401  (re-exported)
 from benchmark.data.image_folder import IMG_EXTENSIONS
+from benchmark.data.images import load_image
 from benchmark.errors import UserError
 
 SET_NAME = "skimage-photos"
@@ -103,22 +106,35 @@ def list_units(data_path: Optional[str | Path], spec: OneShotData = OneShotData(
     if not path.exists():
         raise UserError(f"data path {path} does not exist; pass --data PATH to an image file or a folder of images")
     if path.is_file():
-        return [ImageUnit(path.stem, str(path), f"file:{path.parent.name}")]
+        if path.suffix.lower() not in IMG_EXTENSIONS:  # as in a folder, where such files are not images
+            raise UserError(f"{path}: {path.suffix or 'no extension'} is not an image kind read here "
+                            f"({', '.join(IMG_EXTENSIONS)}); convert it (e.g. to .png)")
+        return [ImageUnit(path.name, str(path), f"file:{path.parent.name}")]
     files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMG_EXTENSIONS)
     if not files:
         raise UserError(f"{path} holds no images ({', '.join(IMG_EXTENSIONS)}); one-shot data is an image "
                         "file or a folder of images")
-    return [ImageUnit(p.stem, str(p), f"folder:{path.name}") for p in files]
+    return [ImageUnit(p.name, str(p), f"folder:{path.name}") for p in files]  # the full name: cat.png != cat.jpg
 
 
 def _read_file(path: Path) -> np.ndarray:
     if not path.is_file():
         raise UserError(f"image {path} does not exist or is not a file")
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise UserError(f"unreadable image {path}: {e}. Pass an image file (png, jpg, ...).") from None
+    return np.asarray(load_image(path, "RGB"))  # the one loader: bit depth, alpha, EXIF, bombs
+
+
+def check_units(spec: OneShotData, data_path: Optional[str | Path]) -> None:
+    """Read every unit of ``data_path`` and check its size, so a bad image in a folder is a user error
+    before the first run starts, not after the earlier images have trained."""
+    for unit in list_units(data_path, spec):
+        if not unit.source.startswith("skimage:"):
+            _check_min_size(unit, read_rgb(unit).shape[:2], spec)
+
+
+def _check_min_size(unit: ImageUnit, size: Tuple[int, int], spec: OneShotData) -> None:
+    if min(size) < spec.min_size:
+        raise UserError(f"image {unit.source} is {size[0]}x{size[1]} px; its short side must be at least "
+                        f"min_size={spec.min_size} px (the coarsest scale). Use a larger image")
 
 
 def unit_sources(preset, data_path: Optional[str | Path]) -> List[str]:
@@ -146,9 +162,7 @@ def load_unit(unit: ImageUnit, spec: OneShotData = OneShotData()) -> SingleImage
     """Read, check and shrink one image; its pyramid geometry comes from its original size."""
     arr = read_rgb(unit)
     h, w = arr.shape[:2]
-    if min(h, w) < spec.min_size:
-        raise UserError(f"image {unit.source} is {h}x{w} px; its short side must be at least min_size="
-                        f"{spec.min_size} px (the coarsest scale). Use a larger image")
+    _check_min_size(unit, (h, w), spec)
     geometry = pyramid_geometry(h, w, spec.max_size, spec.min_size, spec.scale_factor)
     image = resize(to_unit_range(arr), geometry.sizes[-1]).clamp(-1, 1)
     return SingleImage(image.contiguous(), unit.name, unit.dataset, geometry)

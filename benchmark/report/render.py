@@ -17,27 +17,49 @@ from typing import Optional
 import pandas as pd
 
 from benchmark.errors import UserError
+from benchmark.report import flat, reference, swap, tables, verdicts
 from benchmark.report import published as paper
-from benchmark.report import reference, tables, verdicts
 from benchmark.report import sections as sections_mod
-from benchmark.results import count_once, load_record_dicts, load_records
+from benchmark.results import count_once, load_record_dicts, load_records, records_frame
 from benchmark.spec import load_specs
 
 
 def render_report(results_dir: Path, reference_dir: Optional[Path] = None) -> Path:
-    """Render ``results_dir``'s report; with ``reference_dir``, also set its runs beside that reference."""
+    """Render ``results_dir``'s report; with ``reference_dir``, also set its runs beside that reference.
+
+    The report is rendered into a hidden temporary folder and swapped in for ``report/`` only when
+    complete, so a crash, a signal or a full disk leaves the previous report as it was."""
     results_dir = Path(results_dir)
     if not (results_dir / "records").is_dir():
         raise UserError(f"{results_dir} holds no records/ folder; run 'python -m benchmark run --suite "
                         f"<suite> --results-dir {results_dir}' first")
+    out = results_dir / "report"
+    swap.recover(out)
+    tmp = swap.new_folder(out)
+    try:
+        _render(results_dir, reference_dir, tmp)
+        swap.keep_extras(out, tmp, RENDERED)
+        swap.replace_folder(tmp, out)
+    except OSError as e:  # named as the user knows it: the report, not the hidden folder
+        swap.discard(tmp)
+        raise OSError(e.errno, e.strerror, swap.public_name(e.filename, tmp, out)) from None
+    except BaseException:
+        swap.discard(tmp)
+        raise
+    return out
+
+
+RENDERED = (".md", ".csv", ".tex", ".png")  # what a rendering writes; anything else in report/ is kept
+
+
+def _render(results_dir: Path, reference_dir: Optional[Path], out: Path) -> None:
     specs = load_specs()
-    records = load_record_dicts(results_dir)
-    frame = tables.with_defaults(load_records(results_dir))
+    records = load_record_dicts(results_dir)  # read once: each bad file warns once
+    frame = tables.with_defaults(records_frame(records))
     csv = paper.find_published(results_dir)
     published = paper.load_published(csv) if csv else None
-    out = results_dir / "report"
-    _clear(out)
     counted = count_once(frame)  # each (run, machine) once: re-runs supersede, duplicates count once
+    flat.write_results_csv(counted, out)  # one row per counted run, timm's column names first
     sections = [_header(frame, results_dir), _verdict_section(counted, out)]
     if not frame.empty:
         histories = sections_mod.histories_by_run(records)
@@ -50,16 +72,7 @@ def render_report(results_dir: Path, reference_dir: Optional[Path] = None) -> Pa
         sections.append(_unknown_tasks(frame, specs))
         sections.append(_status_section(frame))
     sections.append(_published_section(published, out, specs))
-    (out / "README.md").write_text("\n".join(s for s in sections if s))
-    return out
-
-
-def _clear(out: Path) -> None:
-    """Start from an empty report folder, so no table or plot of an earlier rendering lingers."""
-    out.mkdir(parents=True, exist_ok=True)
-    for path in out.iterdir():
-        if path.is_file() and path.suffix in (".md", ".csv", ".tex", ".png"):
-            path.unlink()
+    (out / "README.md").write_text("\n".join(s for s in sections if s), encoding="utf-8")
 
 
 def _reference_section(frame: pd.DataFrame, reference_dir: Optional[Path], specs) -> str:

@@ -7,6 +7,7 @@ column.  Nothing here knows a suite by name.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional
@@ -27,7 +28,7 @@ def presets(frame: pd.DataFrame) -> List[str]:
 def task_section(spec, frame: pd.DataFrame, preset: str, results_dir: Path, out: Path,
                  published: Optional[pd.DataFrame], histories: Mapping[str, list]) -> str:
     """The markdown of ``spec``'s runs at ``preset``: one table (with its files and plots) per setting."""
-    head = f"## {spec.title}, preset `{preset}`\n"
+    head = f"## {spec.title}, preset `{tables.cell(preset)}`\n"
     done = tables.completed(frame)
     if done.empty:
         return head + "\n_no completed runs_\n"
@@ -45,8 +46,8 @@ def _setting(spec, group, preset, split, results_dir, out, published, histories,
     metrics = [c.field for c in spec.columns] + ["wall_s"]
     summary = tables.summarize(group, metrics, _group_keys(spec, group))
     table = tables.spec_table(summary, spec.columns, spec.convergence is not None)
-    label = ", ".join(str(v) for v in split.values())
-    stem = "_".join([spec.name, preset, *(_slug(v) for v in split.values())])
+    label = ", ".join(tables.cell(v) for v in split.values())
+    stem = file_stem([spec.name, preset, *split.values()])
     links = tables.write_table(table, out, stem, f"{spec.title}, preset {preset}, {label}")
     caveat = spec.caveat(split) if spec.caveat else ""
     notes = fill_notes(spec.notes, group) + converged_note(spec)
@@ -118,8 +119,20 @@ def published_block(spec, summary: pd.DataFrame, published: Optional[pd.DataFram
             f"`results/paper/published.csv`):\n\n{tables.to_markdown(comparison)}\n{links}\n")
 
 
+MAX_STEM = 150  # bytes; the longest suffix added is ~30, file names may be 255
+
+
+def file_stem(parts: List[object]) -> str:
+    """The files of a table and its plots: each part slugged (a preset named ``a/b`` or holding a newline is
+    a name, never a path), a long result cut with a hash of the whole so that it stays unique."""
+    stem = "_".join(_slug(p) for p in parts)
+    if len(stem) <= MAX_STEM:
+        return stem
+    return f"{stem[:MAX_STEM - 11]}-{hashlib.sha256(stem.encode()).hexdigest()[:10]}"
+
+
 def _slug(text: object) -> str:
-    return "".join(c if c.isalnum() else "-" for c in str(text)).strip("-").lower()
+    return "".join(c if c.isascii() and c.isalnum() else "-" for c in str(text)).strip("-").lower()
 
 
 def histories_by_run(records: List[Dict]) -> Dict[str, list]:

@@ -125,10 +125,15 @@ def to_markdown(table: pd.DataFrame) -> str:
     if table.empty:
         return "_no completed runs_\n"
     cols = list(table.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    lines = ["| " + " | ".join(map(cell, cols)) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     for _, row in table.iterrows():
-        lines.append("| " + " | ".join(str(row[c]) for c in cols) + " |")
+        lines.append("| " + " | ".join(cell(row[c]) for c in cols) + " |")
     return "\n".join(lines) + "\n"
+
+
+def cell(value: object) -> str:
+    """Text safe inside a markdown table cell: a ``|`` is escaped, a line break becomes a space."""
+    return " ".join(str(value).replace("|", "\\|").splitlines())
 
 
 LATEX_ESCAPES = {"_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "~": r"\textasciitilde{}", ">=": r"$\geq$",

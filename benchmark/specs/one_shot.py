@@ -12,20 +12,20 @@ from typing import Any, Mapping
 
 from benchmark import convergence
 from benchmark.config import SinGANRecipe
-from benchmark.spec import Claim, Column, Guard, Option, TaskSpec
+from benchmark.spec import FRECHET, NON_NEGATIVE, POSITIVE_COUNT, Claim, Column, Guard, Option, TaskSpec
 
 NAME = "one-shot"
 
 COLUMNS = (
-    Column("params", "params G (M)", 3, 1e-6, spread=False),
-    Column("params_d", "params D (M)", 3, 1e-6, spread=False),
-    Column("gmacs", "GMACs G (all scales)", 4, spread=False),
-    Column("num_scales", "scales", 0, spread=False),
-    Column("train_s_per_scale", "s / scale", 1),
-    Column("sifid", "SIFID", 4, better="lower", ci=True),
-    Column("ssim_coarse", "SSIM coarse", 3, better="higher", ci=True),
-    Column("patch_swd", "patch SWD", 3, better="lower"),
-    Column("diversity", "diversity", 3),
+    Column("params", "params G (M)", 3, 1e-6, spread=False, valid=NON_NEGATIVE),
+    Column("params_d", "params D (M)", 3, 1e-6, spread=False, valid=NON_NEGATIVE),
+    Column("gmacs", "GMACs G (all scales)", 4, spread=False, valid=NON_NEGATIVE),
+    Column("num_scales", "scales", 0, spread=False, valid=POSITIVE_COUNT),
+    Column("train_s_per_scale", "s / scale", 1, valid=NON_NEGATIVE),
+    Column("sifid", "SIFID", 4, better="lower", ci=True, valid=FRECHET),
+    Column("ssim_coarse", "SSIM coarse", 3, better="higher", ci=True, valid=(-1.0, 1.0)),
+    Column("patch_swd", "patch SWD", 3, better="lower", valid=NON_NEGATIVE),
+    Column("diversity", "diversity", 3, valid=NON_NEGATIVE),
 )
 
 # SSIM at the coarsest scale rewards samples that copy the photo's layout, i.e. low diversity (issue 20), so

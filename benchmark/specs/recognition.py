@@ -6,17 +6,17 @@ from typing import Any, Mapping, Optional
 
 from benchmark import convergence
 from benchmark.config import Recipe
-from benchmark.spec import Claim, Column, TaskSpec
+from benchmark.spec import NON_NEGATIVE, PERCENT, Claim, Column, TaskSpec
 
 NAME = "recognition"
 
 COLUMNS = (
-    Column("params", "params (M)", 2, 1e-6, spread=False),
-    Column("gmacs", "GMACs", 4, spread=False),
-    Column("train_img_per_s", "train img/s", 0),
-    Column("infer_img_per_s", "infer img/s", 0),
-    Column("top1", "top-1 (%)", 2, better="higher", ci=True),
-    Column("top5", "top-5 (%)", 2, better="higher"),
+    Column("params", "params (M)", 2, 1e-6, spread=False, valid=NON_NEGATIVE),
+    Column("gmacs", "GMACs", 4, spread=False, valid=NON_NEGATIVE),
+    Column("train_img_per_s", "train img/s", 0, valid=NON_NEGATIVE),
+    Column("infer_img_per_s", "infer img/s", 0, valid=NON_NEGATIVE),
+    Column("top1", "top-1 (%)", 2, better="higher", ci=True, valid=PERCENT),
+    Column("top5", "top-5 (%)", 2, better="higher", valid=PERCENT),
 )
 
 # "slightly better than Swin and PVT" is read as "at least as good, up to MARGIN top-1 points": a

@@ -15,7 +15,7 @@ from typing import Callable, Dict, Optional
 import torch
 import torch.nn.functional as F
 
-from benchmark.models import MODELS
+from benchmark.models import MODELS, model_channels
 
 FASHION_MNIST_TRAIN = 60_000
 CALIBRATION_STEPS = 3
@@ -45,10 +45,10 @@ def _classifier_step(name: str, plan) -> float:
 
     preset, recipe, entry = plan.preset, plan.preset.recipe, MODELS.get(name)
     torch.manual_seed(0)
-    model = build_model(name, 10, entry.in_chans, recipe.drop_path).to(plan.device)
+    size, chans = preset.data.img_size, model_channels(entry, preset.data.name)
+    model = build_model(name, 10, chans, recipe.drop_path, size).to(plan.device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    size = preset.data.img_size
-    x = torch.randn(recipe.batch_size, entry.in_chans, size, size, device=plan.device)
+    x = torch.randn(recipe.batch_size, chans, size, size, device=plan.device)
     y = torch.randint(0, 10, (recipe.batch_size,), device=plan.device)
 
     def step() -> None:

@@ -40,6 +40,7 @@ from benchmark.metrics.structure import patch_swd, ssim_coarse
 from benchmark.models import MODELS
 from benchmark.paths import cache_dir
 from benchmark.specs.one_shot import NAME as ONE_SHOT
+from benchmark.train import tune
 from benchmark.train.resume import seed_everything
 from benchmark.train.singan import (
     Pyramid,
@@ -52,7 +53,6 @@ from benchmark.train.singan import (
     train_pyramid,
 )
 from benchmark.train.singan_pictures import save_pyramid_picture, save_sample_grid
-from benchmark.train.tune import cache_key
 
 STRUCTURE_METRIC = "ssim_coarse"
 
@@ -143,31 +143,36 @@ def choose_threads(ctx, factory: SinGANFactory, data: SingleImage,
     The candidates are one thread and every thread this process was given (``torch.get_num_threads()``
     when the task starts; the runner sets it per job): :func:`benchmark.train.singan.time_threads`
     times a short iteration at the finest scale with each, and the faster wins.  The thread count
-    changes the floating-point rounding (a GAN's losses then drift apart), so the choice is kept in
-    ``<results>/tuning/``, keyed by model, geometry, threads available, CPU and torch, as the
-    recognition task keeps its own: every seed runs the same way and a resumed run goes on as it began."""
+    changes the floating-point rounding (a GAN's losses then drift apart), so the choice is kept in the
+    machine's tuning cache (:func:`benchmark.train.tune.tuning_dir`), keyed by model, geometry, threads
+    available, CPU and torch, as the recognition task keeps its own, and pinned in the run's folder: every
+    seed runs the same way and a resumed run goes on as it began."""
     if not str(ctx.device).startswith("cpu"):
         return None, None
+    saved = tune.pinned(ctx.run_dir, lambda: _measure_threads(ctx, factory, data, recipe))
+    return int(saved["cpu_threads"]), {k: v for k, v in saved.items() if k != "cpu_threads"}
+
+
+def _measure_threads(ctx, factory: SinGANFactory, data: SingleImage, recipe: SinGANRecipe) -> Dict[str, Any]:
     available = torch.get_num_threads()
     if available <= 1:
-        return 1, {"threads_available": available, "s_per_iteration": {}, "how": "one thread available"}
+        return {"cpu_threads": 1, "threads_available": available, "s_per_iteration": {},
+                "how": "one thread available"}
     (h, w), scales = data.geometry.sizes[-1], data.geometry.num_scales
-    key = cache_key(f"one-shot-threads:{ctx.model}", (scales, h, w, recipe.nfc, recipe.min_nfc), available)
-    path = Path(ctx.run_dir).parents[1] / "tuning" / f"{key}.json"
+    key = tune.cache_key(f"one-shot-threads:{ctx.model}", (scales, h, w, recipe.nfc, recipe.min_nfc), available)
+    path = tune.tuning_dir() / f"{key}.json"
     if path.is_file():
         try:
-            saved = json.loads(path.read_text())
-            return int(saved.pop("cpu_threads")), {**saved, "cached": path.name}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return {**json.loads(path.read_text()), "cached": path.name}
+        except (OSError, ValueError):
             pass  # a damaged cache entry is measured again
     secs = time_threads(factory, data.image, data.geometry, recipe, (1, available))
-    choice = min(secs, key=secs.get)
-    timing = {"model": ctx.model, "task": "one-shot", "threads_available": available,
-              "s_per_iteration": {str(n): round(t, 4) for n, t in secs.items()}, "size": [h, w],
-              "num_scales": scales,
+    timing = {"cpu_threads": min(secs, key=secs.get), "model": ctx.model, "task": "one-shot",
+              "threads_available": available, "s_per_iteration": {str(n): round(t, 4) for n, t in secs.items()},
+              "size": [h, w], "num_scales": scales,
               "how": "finest scale, 1 critic + 1 generator step of fresh networks; best of 2 alternating rounds"}
-    atomic_write_text(path, json.dumps({"cpu_threads": choice, **timing}, indent=1) + "\n")
-    return choice, timing
+    atomic_write_text(path, json.dumps(timing, indent=1) + "\n")
+    return timing
 
 
 def run_one_shot(ctx) -> Dict[str, Any]:

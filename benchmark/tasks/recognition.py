@@ -11,8 +11,7 @@ rank 0 alone while the others wait, so the ranks do not compete for the device.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import timm
 import torch
@@ -21,7 +20,7 @@ from benchmark.convergence import judge
 from benchmark.data.loaders import build_loaders
 from benchmark.metrics.cost import classifier_cost
 from benchmark.metrics.memory import track_peak_memory
-from benchmark.models import MODELS
+from benchmark.models import MODELS, TIMM_PREFIX, model_channels
 from benchmark.train import precision, tune
 from benchmark.train.augment import TargetMaker
 from benchmark.train.classify import fit, state_digest, unwrap
@@ -29,21 +28,37 @@ from benchmark.train.optim import lr_scale
 from benchmark.train.resume import Checkpointer, seed_everything
 
 
-def build_model(name: str, num_classes: int, in_chans: int, drop_path: float) -> torch.nn.Module:
+def build_model(name: str, num_classes: int, in_chans: int, drop_path: float,
+                img_size: Optional[int] = None) -> torch.nn.Module:
+    """The classifier ``name`` from timm's registry.  A ``timm:NAME`` model (any timm model, see
+    :func:`benchmark.models.timm_entry`) is built at ``img_size`` when it takes one (ViTs, Swin); the
+    harness's registered models are built as registered."""
     extra = {"drop_path_rate": drop_path} if drop_path > 0 else {}
-    return timm.create_model(name, num_classes=num_classes, in_chans=in_chans, **extra)
+    if not name.startswith(TIMM_PREFIX):
+        return timm.create_model(name, num_classes=num_classes, in_chans=in_chans, **extra)
+    timm_name = MODELS.get(name).create_name  # imports the module that registers it, in any process
+    if img_size is not None:
+        try:
+            return timm.create_model(timm_name, num_classes=num_classes, in_chans=in_chans,
+                                     img_size=img_size, **extra)
+        except TypeError as e:  # CNNs take any size and have no img_size argument
+            if "img_size" not in str(e):
+                raise
+    return timm.create_model(timm_name, num_classes=num_classes, in_chans=in_chans, **extra)
 
 
 def run_recognition(ctx) -> Dict[str, Any]:
     entry = MODELS.get(ctx.model)
     preset, recipe, dist = ctx.preset, ctx.preset.recipe, ctx.dist
-    loaders = build_loaders(preset.data, recipe.batch_size, entry.in_chans, ctx.seed, ctx.data_path,
+    in_chans = model_channels(entry, preset.data.name)
+    loaders = build_loaders(preset.data, recipe.batch_size, in_chans, ctx.seed, ctx.data_path,
                             recipe.max_steps_per_epoch, rank=dist.rank, world=dist.world, recipe=recipe,
                             device=ctx.device)
     ex = precision.resolve(preset.runtime, ctx.device)
     torch.manual_seed(ctx.seed)  # the same initial weights on every rank
-    model = build_model(ctx.model, loaders.num_classes, entry.in_chans, recipe.drop_path).to(ctx.device)
-    ex, tuning = _tune(ex, model, ctx, loaders.num_classes, (recipe.batch_size, entry.in_chans,
+    model = build_model(ctx.model, loaders.num_classes, in_chans, recipe.drop_path,
+                        preset.data.img_size).to(ctx.device)
+    ex, tuning = _tune(ex, model, ctx, loaders.num_classes, (recipe.batch_size, in_chans,
                                                             preset.data.img_size, preset.data.img_size))
     model = ex.prepare(model)
     seed_everything(ctx.seed + 1_000 * dist.rank)  # then per-rank streams for augmentation and drop-path
@@ -55,7 +70,7 @@ def run_recognition(ctx) -> Dict[str, Any]:
                       progress=ctx.progress, lr_scale=scale, reduce=dist.all_reduce_sum, execution=ex,
                       checkpointer=ckpt, targets=TargetMaker(recipe, loaders.num_classes))
     final = history[-1]
-    cost = measure_cost(unwrap(model), entry.in_chans, preset.data.img_size, preset.profile, ctx.device) \
+    cost = measure_cost(unwrap(model), in_chans, preset.data.img_size, preset.profile, ctx.device) \
         if dist.is_main else {}
     dist.barrier()
     ema = {k: final[k] for k in ("top1_ema", "top5_ema") if k in final}
@@ -73,7 +88,7 @@ def _tune(ex, model, ctx, num_classes: int, shape):
     """The measured memory format and thread count on a CPU (:mod:`benchmark.train.tune`); else unchanged."""
     if not tune.tunable(ctx.preset.runtime, ctx.device) or ctx.dist.active:
         return ex, {}
-    choice = tune.choose(model, ctx.model, shape, num_classes, Path(ctx.run_dir).parents[1] / "tuning")
+    choice = tune.pinned(ctx.run_dir, lambda: tune.choose(model, ctx.model, shape, num_classes, tune.tuning_dir()))
     return tune.with_format(ex, choice), choice
 
 

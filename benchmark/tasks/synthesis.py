@@ -131,9 +131,7 @@ def run_synthesis(ctx) -> Dict[str, Any]:
     if dist.active:
         torch.manual_seed(ctx.seed + 1_000_003 * dist.rank)  # per-rank noise-injection draws
     ckpt = Checkpointer(ctx.checkpoint_path, 0, dist)
-    saved = ckpt.load(state.gen)
-    if saved is not None:
-        state.load_state_dict(saved)
+    ckpt.load_into(state, state.gen)  # a state that does not fit: a fresh start, with a warning
     sample, evaluate, checkpoint = _callbacks(ctx, recipe, data, device, paths, extractor, ckpt)
     with track_peak_memory(ctx.device) as memory:
         history = train_gan(state, data.images, recipe, recon, device, ctx.progress, evaluate, sample, checkpoint)

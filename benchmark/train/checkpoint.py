@@ -15,10 +15,11 @@ still verifies (both digests are of files this code wrote).
 from __future__ import annotations
 
 import hashlib
+import io
 import pickle
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, BinaryIO, Dict, List, Optional
 
 import torch
 
@@ -92,7 +93,7 @@ def save_checkpoint(path: Path, state: Dict[str, Any]) -> Path:
     digest: List[str] = []
 
     def write(tmp: Path) -> None:
-        torch.save(state, tmp)
+        torch_save(state, tmp, path)
         digest.append(file_sha256(tmp))
         old = [d for d in _read_digests(path) if d != digest[0]] if path.exists() else []
         _write_digests(path, digest + old[:1])  # new and old both verify until the replace below is done
@@ -100,6 +101,39 @@ def save_checkpoint(path: Path, state: Dict[str, Any]) -> Path:
     atomic_save(path, write)
     _write_digests(path, digest)
     return path
+
+
+class _Writes(io.RawIOBase):
+    """A file's ``write`` that keeps the OSError it raised: torch's zip writer turns it into a RuntimeError
+    ("unexpected pos ..."), which would hide a full disk behind what looks like a failing model."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        super().__init__()
+        self.f, self.error = f, None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        try:
+            return self.f.write(data)
+        except OSError as e:
+            self.error = e
+            raise
+
+
+def torch_save(state: Any, path: Path, name: Optional[Path] = None) -> None:
+    """``torch.save(state, path)``, where a write the file system refuses (``ENOSPC``, ``EDQUOT``, ``EIO``)
+    raises its own :class:`OSError` naming ``name`` (default ``path``), so a full disk is the disk-full user
+    error, not a failed model."""
+    with open(path, "wb") as f:
+        sink = _Writes(f)
+        try:
+            torch.save(state, sink)
+        except (RuntimeError, OSError):
+            if sink.error is None:
+                raise
+            raise OSError(sink.error.errno, sink.error.strerror, str(name or path)) from None
 
 
 def verify_checkpoint(path: Path) -> None:

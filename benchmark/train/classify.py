@@ -160,10 +160,7 @@ class Trainer:
             self.ema.module.load_state_dict(state["ema"])
 
     def resume(self) -> bool:
-        saved = self.ckpt.load()
-        if saved is not None:
-            self.load_state_dict(saved)
-        return saved is not None
+        return self.ckpt.load_into(self) is not None  # a state that does not fit: a fresh start
 
     def save(self) -> None:
         self.ckpt.save(self.state_dict())

@@ -8,16 +8,18 @@ checkpoint or the new one, never half of one.
 Loading is safe: the checkpoint's SHA-256 is verified and it is read with ``weights_only=True``, so RNG
 states are stored as tensors and plain numbers (:func:`capture_rng`), never as NumPy objects or
 tuples that would need a full unpickler.  A checkpoint that fails any check (truncated, tampered, a
-pickle that would run code, another format) is not used: a warning says why, the run starts afresh,
+pickle that would run code, another format, or plain data that does not fit the run: a key missing, a
+tensor of another shape) is not used: a warning says why, the run starts afresh,
 and :attr:`Checkpointer.discarded` holds the reason for the run's record.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import random
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 import torch
@@ -108,14 +110,19 @@ class Checkpointer:
             self.saves += 1
         self.dist.barrier()
 
-    def load(self, *generators: torch.Generator) -> Optional[Dict[str, Any]]:
+    def load(self, *generators: torch.Generator,
+             apply: Optional[Callable[[Dict[str, Any]], None]] = None) -> Optional[Dict[str, Any]]:
         """The saved state with this rank's RNGs restored, or None when there is no usable checkpoint.
 
-        An unusable one (see :func:`benchmark.train.checkpoint.load_checkpoint`) is logged, left in place
-        for inspection (the next save replaces it), and reported in :attr:`discarded`.
+        ``apply(state)`` puts the state into the run's objects, all or nothing (it undoes its own partial work
+        when it raises).  An unusable checkpoint (see :func:`benchmark.train.checkpoint.load_checkpoint`), or
+        one ``apply`` refuses (a key missing, a tensor of another shape: plain data with a valid checksum that
+        is not this run's), is logged, left in place for inspection (the next save replaces it), and reported
+        in :attr:`discarded`; every RNG is set back, so the run starts afresh exactly as without it.
         """
         if self.path is None or not self.path.exists():
             return None
+        before = capture_rng(*generators)
         try:
             state = load_checkpoint(self.path)
             rngs = state.get("rng_by_rank") or []
@@ -123,8 +130,13 @@ class Checkpointer:
                 raise CorruptCheckpoint("its RNG states are not a list")
             if self.dist.rank < len(rngs):
                 restore_rng(rngs[self.dist.rank], *generators)
-        except (CorruptCheckpoint, KeyError, TypeError, ValueError, AttributeError, RuntimeError) as e:
-            self.discarded = f"checkpoint {self.path.name} was not used: {e}; the run started afresh"
+            if apply is not None:
+                apply(state)
+        except (CorruptCheckpoint, KeyError, TypeError, ValueError, AttributeError, RuntimeError, IndexError) as e:
+            restore_rng(before, *generators)
+            why = str(e) if isinstance(e, CorruptCheckpoint) else \
+                f"it does not fit this run ({type(e).__name__}: {str(e).strip()[:200]})"
+            self.discarded = f"checkpoint {self.path.name} was not used: {why}; the run started afresh"
             log.warning("%s: %s", self.path, self.discarded)
             return None
         if state.get("world") != self.dist.world:
@@ -132,3 +144,19 @@ class Checkpointer:
                         "RNG streams of the remaining steps differ from an uninterrupted run",
                         self.path, state.get("world"), self.dist.world)
         return state
+
+    def load_into(self, target: Any, *generators: torch.Generator) -> Optional[Dict[str, Any]]:
+        """:meth:`load` into ``target`` (anything with ``state_dict`` and ``load_state_dict``): a state that does
+        not fit leaves ``target`` as it was, and the run starts afresh."""
+        if self.path is None or not self.path.exists():
+            return None
+        fresh = copy.deepcopy(target.state_dict())
+
+        def apply(state: Dict[str, Any]) -> None:
+            try:
+                target.load_state_dict(state)
+            except BaseException:
+                target.load_state_dict(fresh)
+                raise
+
+        return self.load(*generators, apply=apply)

@@ -305,6 +305,16 @@ def _restore(saved: Dict[str, Any], factory: SinGANFactory, pyr: Pyramid, device
     return D, list(saved["history"])
 
 
+def _restore_all_or_nothing(saved: Dict[str, Any], factory: SinGANFactory, pyr: Pyramid, device) -> Dict[str, Any]:
+    """:func:`_restore`, or ``pyr`` left empty when the state does not fit (a fresh start)."""
+    try:
+        D, history = _restore(saved, factory, pyr, device)
+    except BaseException:
+        pyr.generators, pyr.z_rec, pyr.noise_amps = [], [], []
+        raise
+    return {"D": D, "history": history}
+
+
 @contextlib.contextmanager
 def cpu_threads(n: Optional[int]):
     """Run with ``n`` intra-op CPU threads (``None``: unchanged), restoring the count after.
@@ -388,8 +398,9 @@ def train_pyramid(factory: SinGANFactory, image: torch.Tensor, geometry, recipe:
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     ckpt = Checkpointer(checkpoint_path, 0)
-    saved = ckpt.load(gen)
-    D, history = _restore(saved, factory, pyr, device) if saved is not None else (None, [])
+    restored: Dict[str, Any] = {"D": None, "history": []}
+    ckpt.load(gen, apply=lambda saved: restored.update(_restore_all_or_nothing(saved, factory, pyr, device)))
+    D, history = restored["D"], restored["history"]
     bar = progress(total=recipe.iters_per_scale * len(pyr.reals), desc=f"{factory.name} {geometry.sizes[-1]}")
     bar.update(recipe.iters_per_scale * pyr.trained)
     try:

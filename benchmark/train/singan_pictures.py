@@ -1,13 +1,11 @@
 """Pictures of a trained SinGAN pyramid: a sample grid and a real-vs-generated pyramid strip.
 
-Both are written atomically (temp file in the same folder, then ``os.replace``), so a
-killed run never leaves half a PNG.
+Both are written atomically (:func:`benchmark.atomic.atomic_save`: temp file in the same folder, then
+``os.replace``, mode 0644), so a killed run never leaves half a PNG.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -15,19 +13,11 @@ import torch
 from matplotlib.figure import Figure
 from torchvision.utils import save_image
 
+from benchmark.atomic import atomic_save
+
 
 def _atomic_png(path: Path, write) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp.png")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    return atomic_save(path, write)  # mode 0644 like every file the harness writes (mkstemp's 0600 hid them)
 
 
 def save_sample_grid(samples: torch.Tensor, path: Path, nrow: int = 4) -> Path:

@@ -8,9 +8,11 @@ copy of the model on a random batch for each candidate (memory format x thread c
 this process was given) and the run uses the fastest.  None of this changes the maths: the same model,
 data and recipe, only the kernels' layout and parallelism (results agree to floating-point tolerance).
 
-The choice is measured once per (model, input, batch, threads available, machine, torch) and kept in
-``<results>/tuning/``, so every seed of a model runs the same way and a resumed run continues as it
-started; the record carries the choice and the timings behind it (``execution_tuning``).
+The choice is measured once per (model, input, batch, threads available, machine, torch) and kept in the
+machine's cache (:func:`tuning_dir`, ``~/.cache/sase-bench/tuning``), so every seed of a model runs the same
+way whatever results folder it writes to; each run also pins its choice in its own folder
+(:func:`pinned`), so a resumed run continues exactly as it started.  The record carries the choice and
+the timings behind it (``execution_tuning``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,26 @@ from benchmark.atomic import atomic_write_text
 from benchmark.train.precision import Execution
 
 FORMATS = ("contiguous", "channels_last")
+
+
+def tuning_dir() -> Path:
+    """Where this machine keeps its measured choices (beside the harness's other caches)."""
+    from benchmark.paths import cache_dir
+
+    return cache_dir() / "tuning"
+
+
+def pinned(run_dir: Path, measure) -> Dict[str, Any]:
+    """The choice pinned in ``run_dir/tuning.json`` (a resumed run), else ``measure()``, pinned there."""
+    path = Path(run_dir) / "tuning.json"
+    if path.is_file():
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            pass  # damaged: choose again
+    choice = measure()
+    atomic_write_text(path, json.dumps(choice, indent=1) + "\n")
+    return choice
 
 
 def candidates(threads: int) -> Tuple[Tuple[str, int], ...]:

@@ -169,8 +169,14 @@ VERDICT_NOTES = (
 )
 
 
+#: Presets whose runs are trained to convergence to decide the claims: their verdicts lead the report.
+DECIDING_PRESETS = ("decide",)
+
+
 def _verdict_section(frame: pd.DataFrame, out: Path) -> str:
     table = verdicts.compute_verdicts(frame)
+    if not table.empty:  # the deciding presets' verdicts first, the demos' after; stable otherwise
+        table = table.iloc[table["preset"].isin(DECIDING_PRESETS).map({True: 0, False: 1}).argsort(kind="stable")]
     table.to_csv(out / "verdicts.csv", index=False)
     title = "## Verdicts on the paper's claims\n\n"
     if table.empty:

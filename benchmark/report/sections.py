@@ -25,10 +25,19 @@ def presets(frame: pd.DataFrame) -> List[str]:
     return sorted(found, key=lambda p: PRESET_ORDER.index(p) if p in PRESET_ORDER else len(PRESET_ORDER))
 
 
+#: What a reader must know about a preset before reading its numbers.
+PRESET_NOTES = {
+    "default": "\n**A demo, not trained to convergence**: short schedules sized for minutes on a laptop. Its models "
+               "are still learning when they stop, so a claim tested on them reads *not testable: still learning*; "
+               "the `decide` preset trains the same comparison to its plateau.\n",
+    "smoke": "\n**Proves the wiring only**: a few steps on a tiny subset; the numbers mean nothing.\n",
+}
+
+
 def task_section(spec, frame: pd.DataFrame, preset: str, results_dir: Path, out: Path,
                  published: Optional[pd.DataFrame], histories: Mapping[str, list]) -> str:
     """The markdown of ``spec``'s runs at ``preset``: one table (with its files and plots) per setting."""
-    head = f"## {spec.title}, preset `{tables.cell(preset)}`\n"
+    head = f"## {spec.title}, preset `{tables.cell(preset)}`\n" + PRESET_NOTES.get(preset, "")
     done = tables.completed(frame)
     if done.empty:
         return head + "\n_no completed runs_\n"

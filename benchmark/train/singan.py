@@ -54,7 +54,6 @@ raises :class:`~benchmark.errors.TrainingDiverged`.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 import time
@@ -72,6 +71,7 @@ from benchmark.config import SinGANRecipe  # noqa: F401  (re-exported: the recip
 from benchmark.errors import TrainingDiverged
 from benchmark.train.classify import Progress
 from benchmark.train.resume import Checkpointer
+from benchmark.train.tune import threads as cpu_threads  # noqa: F401  (re-exported; one thread-count helper)
 
 
 @dataclass
@@ -313,23 +313,6 @@ def _restore_all_or_nothing(saved: Dict[str, Any], factory: SinGANFactory, pyr: 
         pyr.generators, pyr.z_rec, pyr.noise_amps = [], [], []
         raise
     return {"D": D, "history": history}
-
-
-@contextlib.contextmanager
-def cpu_threads(n: Optional[int]):
-    """Run with ``n`` intra-op CPU threads (``None``: unchanged), restoring the count after.
-
-    SinGAN's tensors are small (one image, 32 channels, tens of pixels a side): two threads were
-    1.9x faster than one on an idle 2-core machine (issue 19), and 3-10x slower than one on a 2-core
-    machine whose cores other jobs kept busy (OpenMP workers waiting on each other).
-    :func:`time_threads` measures which holds; the one-shot task picks with it."""
-    before = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def time_threads(factory: SinGANFactory, image: torch.Tensor, geometry, recipe: SinGANRecipe,

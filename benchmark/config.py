@@ -153,6 +153,18 @@ class SinGANRecipe:
     lr_gamma: float = 0.1
     eval_samples: int = 50  # random samples for SIFID, diversity and the structure metrics
     grid_samples: int = 16  # samples in the published grid
+    # where the published trainer's code and the paper's text differ, the code's behaviour is the default:
+    rec_noise: str = "redraw"  # scale 0's reconstruction noise: "redraw" every iteration, keep the last (the
+    #                            code) | "fixed": drawn once (the paper's "fixed noise map")
+    quantize_previous: bool = True  # previous image clamped and 8-bit quantised before resizing (the code's
+    #                                 imresize); False: float, unclamped
+    upsample: str = "factor-crop"  # previous image resized by 1/factor then cropped (the code) | "exact"
+
+    def __post_init__(self) -> None:
+        choices = {"rec_noise": ("redraw", "fixed"), "upsample": ("factor-crop", "exact")}
+        for key, allowed in choices.items():
+            if getattr(self, key) not in allowed:
+                raise UserError(f"recipe.{key}={getattr(self, key)!r}; choose one of: {', '.join(allowed)}")
 
     @property
     def decay_iter(self) -> int:

@@ -190,9 +190,12 @@ LADDER_FAMILIES: Dict[str, str] = {
 def models_for(suite: str, scale: str) -> List[str]:
     """The default model list of a suite at a scale, in registration order.
 
+    ``scale='any+ablations'`` adds the suite's registered ablations at scale ``any`` to its default list.
     ``scale='ladder'`` gives :func:`ladder_models` (``'ladder:b1m'`` or ``'ladder:b300k,b1m'``: those budgets
     only) and ``'ablation'`` :func:`ablation_models` (recognition).
     """
+    if scale == "any+ablations":  # the suite's models and its registered ablations (e.g. SASE-SinGAN's residual form)
+        return [e.name for e in MODELS.values() if e.suite == suite and e.scale == "any" and (e.in_suite or e.ablation)]
     kind, _, budgets = scale.partition(":")
     if kind in ("ladder", "ablation"):
         names = ladder_models(budgets.split(",") if budgets else None) if kind == "ladder" else ablation_models()

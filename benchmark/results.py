@@ -9,7 +9,9 @@ and the tests all use it.  This module imports no trainer and no model.
 
 ``recipe_id`` is always recomputed from the recipe the record's config stores (name plus a hash of its
 content, :func:`benchmark.recipes.recipe_identity`), so old records, written when a registered recipe's id
-was its bare name, group by the recipe they ran.
+was its bare name, group by the recipe they ran.  Likewise ``converged`` and the other convergence fields
+of a completed record are recomputed from its learning curve under today's rule
+(:func:`benchmark.convergence.rejudge`); the file keeps what the rule said when the run ended.
 
 Reading never trusts a file: whatever a file holds (not UTF-8, not JSON, not an
 object, a wrong type, a NaN metric, a metric outside the range its task spec declares (``top1 = 1e308``
@@ -30,6 +32,7 @@ from typing import Any, Dict, List, Mapping
 import pandas as pd
 
 from benchmark.atomic import atomic_write_text  # noqa: F401  (re-exported: callers import it from here)
+from benchmark.convergence import rejudge
 from benchmark.names import ensure_under, safe_part
 
 SCHEMA_VERSION = 1
@@ -270,7 +273,7 @@ def records_frame(records: List[Dict[str, Any]]) -> pd.DataFrame:
     """:func:`load_records`'s frame of records already read (the report reads the store once, so each bad
     file warns once)."""
     rows = [{**{k: v for k, v in r.items() if k not in NESTED}, "machine": machine_fingerprint(r.get("env")),
-             "device_kind": device_kind(r), **_recipe_identity(r)}
+             "device_kind": device_kind(r), **_recipe_identity(r), **rejudge(r)}
             for r in records]
     frame = pd.DataFrame(rows)
     for col in COLUMNS:

@@ -179,12 +179,13 @@ ONE_SHOT = SUITES.add(
             ),
             Preset(
                 name="decide",
-                model_scale="any",
+                model_scale="any+ablations",
                 data=OneShotData(images=("coffee", "chelsea", "rocket"), max_size=64, min_size=25),
                 recipe=R.SINGAN_DECIDE,
                 seeds=(0, 1, 2),
                 description="deciding: SinGAN's 2,000 iterations per scale at 64 px (4 scales) on 3 photos, "
-                            "3 seeds, both models; hours on 2 CPU cores",
+                            "3 seeds, both models and SASE-SinGAN's residual form (which separates SASE from "
+                            "dropping the residual connection); hours on 2 CPU cores",
             ),
             Preset(
                 name="paper",

@@ -119,3 +119,35 @@ def test_every_spec_declares_a_test_and_records_validate_its_fields():
     validate({**base, **cv.judge("synthesis", _fids([80, 40, 30]))})
     with pytest.raises(MalformedRecord, match="converged"):
         validate({**base, "converged": "yes"})
+
+
+def _singan_step(i):
+    """SinGAN at 2,000 iterations: a plateau, then lr x0.1 at 1,600 drops the loss 2-3x within 40 iterations
+    and it settles by 1,800 (the shape of the coffee run's scale 0)."""
+    if i < 1600:
+        return 0.15
+    return 0.06 + 0.03 * math.exp(-(i - 1600) / 40)
+
+
+def test_one_shot_judges_after_a_learning_rate_step_inside_the_window():
+    record = {**_scales(_singan_step), "config": {"preset": {"recipe": {"lr_decay_at": 0.8}}}}
+    assert cv.window_start(record) == pytest.approx(0.9)
+    res = cv.one_shot(record)
+    assert res.converged and "within its last 10% (iterations 1800-" in res.what
+    without = cv.one_shot(_scales(_singan_step))  # no recipe: the last 20%, across the step
+    assert not without.converged and "last 20%" in without.what
+    early = {**_scales(_singan_step), "config": {"preset": {"recipe": {"lr_decay_at": 0.5}}}}
+    assert cv.window_start(early) == pytest.approx(0.8)  # a step before the window changes nothing
+
+
+def test_the_tasks_tests_are_the_specs_and_reading_rejudges_under_todays_rule():
+    from benchmark.results import records_frame
+    from benchmark.spec import load_specs
+
+    assert {name: spec.convergence for name, spec in load_specs().items()} == cv.BY_TASK
+    stale = {"schema_version": 1, "run_id": "r", "suite": "recognition", "task": "recognition", "model": "m",
+             "dataset": "d", "preset": "p", "seed": 0, "status": "completed", "converged": True,
+             "convergence_what": "an old rule said so", **_epochs([80, 84, 86, 88, 90])}
+    row = records_frame([stale]).iloc[0]
+    assert not row["converged"] and "rose" in row["convergence_what"]
+    assert cv.rejudge({**stale, "status": "interrupted"}) == {}

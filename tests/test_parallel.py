@@ -84,6 +84,8 @@ def test_the_deciding_presets_keys_are_pinned():
     assert keys == PINNED_KEYS, keys
 
 
-# the keys of the deciding runs recorded from 2026-12-02 on (results/reference and the background runs)
-PINNED_KEYS = {"recognition": "aff4c8f54cbca1dea9ce", "one-shot": "85de4954022d5a4defbb",
+# the keys of the deciding runs recorded from 2026-12-02 on (results/reference and the background runs); the
+# one-shot key changed once on purpose (issue 21: SinGAN's training as its code runs, and the residual form in
+# the preset), which retired the one SinGAN run recorded under the old one
+PINNED_KEYS = {"recognition": "aff4c8f54cbca1dea9ce", "one-shot": "bece2cbce30e0475a1ba",
                "synthesis": "ecbe80e2b93129aa1013"}

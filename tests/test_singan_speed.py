@@ -38,7 +38,8 @@ def _reference_train_scale(G, D, pyr, recipe, gen, bar):
     """The critic/generator loop before batching (kept verbatim but for the curve it now records)."""
     n, real, p = pyr.trained, pyr.reals[pyr.trained], pyr.pad
     size, device = tuple(real.shape[-2:]), real.device
-    z_rec = singan.make_noise(0, size, 1, gen, device) if n == 0 else torch.zeros(1, 3, *size, device=device)
+    redraw = n == 0 and recipe.rec_noise == "redraw"
+    z_rec = singan.make_noise(0, size, 1, gen, device) if n == 0 and not redraw else torch.zeros(1, 3, *size)
     prev_rec = singan.draw_previous(pyr, n, "rec")
     amp = 1.0 if n == 0 else recipe.noise_amp * float(torch.sqrt(F.mse_loss(real, prev_rec)))
     opt_g, opt_d, scheds = singan._optimizers(G, D, recipe)
@@ -46,6 +47,8 @@ def _reference_train_scale(G, D, pyr, recipe, gen, bar):
     D.train()
     curve = []
     for it in range(recipe.iters_per_scale):
+        if redraw:
+            z_rec = singan.make_noise(0, size, 1, gen, device)
         z = singan.make_noise(n, size, 1, gen, device)
         D.requires_grad_(True)
         for _ in range(recipe.d_steps):

@@ -29,7 +29,7 @@ from typing import List, Tuple
 import torch
 import torch.nn.functional as F
 
-__all__ = ["PyramidGeometry", "pyramid_geometry", "resized_size"]
+__all__ = ["PyramidGeometry", "pyramid_geometry", "resized_size", "quantize_8bit", "upsample_previous", "UPSAMPLE_MODES"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,37 @@ def resize(x: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
     if tuple(x.shape[-2:]) == tuple(size):
         return x
     return F.interpolate(x, size=size, mode="bicubic", align_corners=False, antialias=True)
+
+
+def quantize_8bit(x: torch.Tensor) -> torch.Tensor:
+    """What the reference resize does to an image before resizing it: clamp to [-1, 1], map to [0, 255] and
+    truncate to 8 bits (``astype(uint8)`` floors non-negative values), then back to [-1, 1]."""
+    levels = torch.floor((x.clamp(-1, 1) + 1) / 2 * 255)
+    return levels / 255 * 2 - 1
+
+
+UPSAMPLE_MODES = ("factor-crop", "exact")
+
+
+def upsample_previous(x: torch.Tensor, size: Tuple[int, int], factor: float, mode: str = "factor-crop",
+                      quantize: bool = True) -> torch.Tensor:
+    """A coarser scale's output [B, C, h, w] made into the next scale's previous image of ``size``.
+
+    ``mode="factor-crop"`` follows the reference code (``draw_concat``): resize by ``1 / factor`` (each side
+    ``ceil(side / factor)``) and keep the top-left ``size``; ``"exact"`` resizes straight to ``size``.
+    ``quantize`` clamps and 8-bit quantises first (:func:`quantize_8bit`) and clamps the result to [-1, 1], as
+    the reference's ``imresize`` (uint8 in, ``norm`` out) does; without it the values pass unclamped."""
+    if mode not in UPSAMPLE_MODES:
+        raise ValueError(f"unknown upsample mode {mode!r}; choose one of {UPSAMPLE_MODES}")
+    if quantize:
+        x = quantize_8bit(x)
+    if mode == "factor-crop" and factor < 1.0:
+        up = resized_size(*x.shape[-2:], 1.0 / factor)
+        up = (max(up[0], size[0]), max(up[1], size[1]))  # never short of the target (float rounding)
+        x = resize(x, up)[..., :size[0], :size[1]]
+    else:
+        x = resize(x, size)
+    return x.clamp(-1, 1) if quantize else x
 
 
 def real_pyramid(image: torch.Tensor, geometry: PyramidGeometry) -> List[torch.Tensor]:

@@ -17,23 +17,26 @@ it unchanged).  Our own implementation of the same procedure:
   mixing weight per step and the gradient norm taken over channels at each pixel,
   then averaged over pixels, as the published ``calc_gradient_penalty`` does;
 * the generator's loss is ``-D(fake) + 10 MSE(G(z_rec), real)``: the reconstruction
-  uses a fixed noise map at the coarsest scale and zero noise above it;
+  uses a noise map at the coarsest scale and zero noise above it; the published code
+  redraws that map every iteration (before the iteration's noise) and keeps the last
+  draw, the paper calls it fixed (recipe ``rec_noise``: ``redraw``, the default, or
+  ``fixed``);
 * the noise at scale 0 is one channel repeated on 3, above it 3 channels, with
   amplitude 1 at scale 0 and ``0.1 * RMSE(real, upsampled reconstruction)`` above;
 * inputs are zero-padded by 5 px (noise and previous image) and the generator's
-  output is the image's size; the previous scale's output is resized to this
-  scale's size.
+  output is the image's size; the previous scale's output becomes this scale's
+  previous image as the code's ``draw_concat`` makes it: clamped and 8-bit quantised
+  (its ``imresize`` works on uint8; recipe ``quantize_previous``), resized by
+  ``1 / factor`` and cropped to the scale's size (recipe ``upsample``:
+  ``factor-crop``, the default, or ``exact``, straight to the size).
 
 Deviations, on purpose (each small):
 
-* the published code redraws scale 0's reconstruction noise every iteration and keeps
-  the last draw; we draw it once, as the paper describes ("fixed noise map");
 * the published generator steps reuse the last critic step's ``fake`` (a stale graph,
   which recent PyTorch rejects after the first optimiser step); we regenerate ``fake``
   from the same noise and previous image at every generator step;
 * resizing is antialiased bicubic (``F.interpolate``) instead of SinGAN's ``imresize``
-  port; the upsampled previous image is resized straight to the next scale's size
-  instead of by 1/factor and then cropped;
+  port (the same cubic kernel; it differs in the border handling: reflection there);
 * every random draw (noise maps, GP mixing weight) comes from one ``torch.Generator``.
 
 Speed, with the same maths and the same random draws: an iteration's ``d_steps`` random "previous" images
@@ -66,7 +69,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from baselines.singan import SinGANFactory
-from baselines.singan.geometry import real_pyramid, resize
+from baselines.singan.geometry import real_pyramid, upsample_previous
 from benchmark.config import SinGANRecipe  # noqa: F401  (re-exported: the recipe of this trainer)
 from benchmark.errors import TrainingDiverged
 from benchmark.train.classify import Progress
@@ -83,6 +86,15 @@ class Pyramid:
     z_rec: List[torch.Tensor] = field(default_factory=list)  # unpadded, [1, 3, h, w]
     noise_amps: List[float] = field(default_factory=list)
     pad: int = 5
+    factor: float = 1.0  # the pyramid's scale factor (geometry.scale_factor), for ``upsample="factor-crop"``
+    upsample: str = "exact"  # how a scale's output becomes the next one's previous image (see upsample_previous)
+    quantize: bool = False  # ... and whether it is 8-bit quantised first (the reference code's imresize)
+
+    @classmethod
+    def of(cls, reals: List[torch.Tensor], geometry, recipe: SinGANRecipe, pad: int = 5) -> "Pyramid":
+        """An untrained pyramid on ``reals`` whose previous images follow ``recipe``."""
+        return cls(reals=reals, pad=pad, factor=geometry.scale_factor, upsample=recipe.upsample,
+                   quantize=recipe.quantize_previous)
 
     @property
     def trained(self) -> int:
@@ -130,7 +142,7 @@ def run_frozen(pyr: Pyramid, noise: List[torch.Tensor], batch: int,
         x = run_scale(pyr.generators[k], pyr.noise_amps[k], z, x, pyr.pad)
         if keep is not None:
             keep.append(x)
-        x = resize(x, tuple(pyr.reals[k + 1].shape[-2:]))
+        x = upsample_previous(x, tuple(pyr.reals[k + 1].shape[-2:]), pyr.factor, pyr.upsample, pyr.quantize)
     return x
 
 
@@ -191,6 +203,7 @@ class _Scale:
     amp: float
     z_rec: torch.Tensor
     prev_rec: torch.Tensor
+    redraw_rec: bool = False  # scale 0 under rec_noise="redraw": a new z_rec every iteration
 
 
 def _iteration(sc: _Scale, pyr: Pyramid, recipe: SinGANRecipe, gen: torch.Generator) -> torch.Tensor:
@@ -198,6 +211,8 @@ def _iteration(sc: _Scale, pyr: Pyramid, recipe: SinGANRecipe, gen: torch.Genera
     steps.  Returns the last critic, adversarial and reconstruction losses as one detached tensor [3]
     (no read-back to the host here)."""
     n, real, p, G, D = pyr.trained, sc.real, pyr.pad, sc.G, sc.D
+    if sc.redraw_rec:  # the published trainer: drawn before the iteration's noise
+        sc.z_rec = make_noise(0, tuple(real.shape[-2:]), 1, gen, real.device)
     z = make_noise(n, tuple(real.shape[-2:]), 1, gen, real.device)
     # every critic step's random previous image in one batched pass through the frozen scales; G itself
     # runs per step (it is in train mode: its BatchNorm statistics are those of one image, as published)
@@ -239,11 +254,13 @@ def train_scale(G: nn.Module, D: nn.Module, pyr: Pyramid, recipe: SinGANRecipe, 
     n, real = pyr.trained, pyr.reals[pyr.trained]
     size, device = tuple(real.shape[-2:]), real.device
     t0 = time.perf_counter()
-    z_rec = make_noise(0, size, 1, gen, device) if n == 0 else torch.zeros(1, 3, *size, device=device)
+    redraw = n == 0 and recipe.rec_noise == "redraw"  # then each iteration draws it (first: before its noise)
+    fixed = n == 0 and not redraw
+    z_rec = make_noise(0, size, 1, gen, device) if fixed else torch.zeros(1, 3, *size, device=device)
     prev_rec = draw_previous(pyr, n, "rec")  # constant for the scale: computed once
     amp = 1.0 if n == 0 else recipe.noise_amp * float(torch.sqrt(F.mse_loss(real, prev_rec)))
     opt_g, opt_d, scheds = _optimizers(G, D, recipe)
-    sc = _Scale(G, D, opt_g, opt_d, real, amp, z_rec, prev_rec)
+    sc = _Scale(G, D, opt_g, opt_d, real, amp, z_rec, prev_rec, redraw_rec=redraw)
     G.train()
     D.train()
     every, total = curve_every(recipe.iters_per_scale), recipe.iters_per_scale
@@ -267,7 +284,7 @@ def train_scale(G: nn.Module, D: nn.Module, pyr: Pyramid, recipe: SinGANRecipe, 
             curve.append({"iter": it + 1, **losses})
             bar.set_postfix(scale=n, d=f"{losses['critic']:.3f}", rec=f"{losses['reconstruction']:.4f}")
     pyr.generators.append(G.eval().requires_grad_(False))
-    pyr.z_rec.append(z_rec)
+    pyr.z_rec.append(sc.z_rec)  # under "redraw" at scale 0: the last draw, as the published trainer keeps
     pyr.noise_amps.append(amp)
     return {"scale": n, "size": list(size), "noise_amp": amp, "loss_d": losses["critic"],
             "loss_g": losses["generator"], "rec": losses["reconstruction"], "seconds": time.perf_counter() - t0,
@@ -334,7 +351,7 @@ def time_threads(factory: SinGANFactory, image: torch.Tensor, geometry, recipe: 
     best = {int(n): math.inf for n in candidates}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        pyr = Pyramid(reals=reals, pad=pad)
+        pyr = Pyramid.of(reals, geometry, recipe, pad=pad)
         for k in range(last):
             pyr.generators.append(factory.generator(k).eval().requires_grad_(False))
             pyr.z_rec.append(torch.zeros(1, 3, *reals[k].shape[-2:]))
@@ -377,7 +394,7 @@ def train_pyramid(factory: SinGANFactory, image: torch.Tensor, geometry, recipe:
     ``torch.Generator`` seeded with ``seed`` draws every noise map and GP weight.
     ``on_scale_end(scale)`` is called after each scale's checkpoint is written."""
     device = torch.device(device)
-    pyr = Pyramid(reals=[r.to(device) for r in real_pyramid(image, geometry)], pad=factory.arch.pad)
+    pyr = Pyramid.of([r.to(device) for r in real_pyramid(image, geometry)], geometry, recipe, pad=factory.arch.pad)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     ckpt = Checkpointer(checkpoint_path, 0)

@@ -16,6 +16,15 @@ from typing import Any, Dict, Mapping, Optional, Protocol, Tuple
 from benchmark.errors import UserError
 
 
+#: Config fields added after runs were recorded, with the value that means "as before": a field at that
+#: value is left out of the run key, so adding a field never orphans the completed and interrupted runs of
+#: a long deciding preset (they are kept, or resumed, under their old keys).  Paths are into the preset's
+#: dict, e.g. ``"recipe.interpolation": "bilinear"``.  A field not listed here changes every key it touches.
+#: ``seeds`` (the preset's default seed list) is never part of a run's identity: the seed itself is.
+#: ``recipe.*`` entries also leave a recipe's identity (``benchmark.recipes.recipe_identity``) as it was, so
+#: records written before the field existed group with those written after.
+KEY_NEUTRAL: Dict[str, Any] = {}
+
 @dataclass(frozen=True)
 class DataSpec:
     """Classification data, at what size.  ``name`` (the data kind) is ``fashion_mnist`` or ``image_folder``."""

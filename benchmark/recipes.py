@@ -103,11 +103,14 @@ def recipe_for(task: str, name: str) -> Union[Recipe, GANRecipe]:
 
 
 def recipe_identity(fields: Mapping[str, Any]) -> str:
-    """``name@hash``: a recipe's name and the first 8 hex digits of the SHA-256 of all its fields (canonical
+    """``name@hash``: a recipe's name and the first 8 hex digits of the SHA-256 of its fields (canonical
     JSON, keys sorted), so that editing a registered recipe without renaming it makes another identity.
     ``fields`` is the recipe as a dict (``dataclasses.asdict``, or the ``config.preset.recipe`` a record
     stores: :func:`benchmark.results.load_records` recomputes every record's identity from it)."""
-    blob = json.dumps(dict(fields), sort_keys=True, default=str)
+    from benchmark.config import KEY_NEUTRAL
+
+    kept = {k: v for k, v in fields.items() if not (f"recipe.{k}" in KEY_NEUTRAL and KEY_NEUTRAL[f"recipe.{k}"] == v)}
+    blob = json.dumps(kept, sort_keys=True, default=str)
     return f"{fields.get('name', '?')}@{hashlib.sha256(blob.encode()).hexdigest()[:8]}"
 
 

@@ -145,12 +145,7 @@ def _option_id(value: Any) -> Any:
     return value
 
 
-#: Config fields added after runs were recorded, with the value that means "as before": a field at that
-#: value is left out of the run key, so adding a field never orphans the completed and interrupted runs of
-#: a long deciding preset (they are kept, or resumed, under their old keys).  Paths are into the preset's
-#: dict, e.g. ``"recipe.interpolation": "bilinear"``.  A field not listed here changes every key it touches.
-#: ``seeds`` (the preset's default seed list) is never part of a run's identity: the seed itself is.
-KEY_NEUTRAL: Dict[str, Any] = {}
+KEY_NEUTRAL = cfg.KEY_NEUTRAL  # the table lives beside the dataclasses it is about (benchmark.config)
 
 
 def _key_preset(preset: cfg.Preset) -> Dict[str, Any]:

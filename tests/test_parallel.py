@@ -72,6 +72,12 @@ def test_a_field_registered_as_key_neutral_keeps_old_run_keys(monkeypatch):
                                                                                  0, None, "cpu")
     assert run_key(suite, dataclasses.replace(preset, seeds=(7,)), "resnet_s32_b1m", 0, None, "cpu") == \
         run_key(suite, preset, "resnet_s32_b1m", 0, None, "cpu")  # the preset's seed list is no identity
+    # the recipe's identity too: a record written before the field existed groups with one written after
+    from benchmark.recipes import recipe_identity
+
+    fields = dataclasses.asdict(preset.recipe)
+    before = {k: v for k, v in fields.items() if k != "label_smoothing"}
+    assert recipe_identity(fields) == recipe_identity(before) != recipe_identity(dataclasses.asdict(changed.recipe))
 
 
 def test_the_deciding_presets_keys_are_pinned():

@@ -15,7 +15,6 @@ from typing import Any, Dict, Mapping, Optional, Protocol, Tuple
 
 from benchmark.errors import UserError
 
-
 #: Config fields added after runs were recorded, with the value that means "as before": a field at that
 #: value is left out of the run key, so adding a field never orphans the completed and interrupted runs of
 #: a long deciding preset (they are kept, or resumed, under their old keys).  Paths are into the preset's

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Run the deciding presets in the background-friendly way the reference was made: from a clean checkout of
+# HEAD (records must name a clean commit), one suite after another, both cores busy (--jobs 2), into one
+# results folder.  Completed runs are skipped and an interrupted one resumes from its checkpoint, so the same
+# command continues where a killed session stopped.  Hours on 2 cores: start it with nohup, then collect
+# the completed records into the reference as they land:
+#
+#   nohup bash scripts/decide.sh > decide.log 2>&1 &
+#   .venv/bin/python scripts/collect_reference.py "${DECIDE_RESULTS:-$HOME/sase-decide}"
+#
+# Environment: DECIDE_RESULTS (results folder, default ~/sase-decide), DECIDE_SUITES (default
+# "recognition synthesis one-shot"), DECIDE_JOBS (default 2).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+results=${DECIDE_RESULTS:-$HOME/sase-decide}
+suites=${DECIDE_SUITES:-recognition synthesis one-shot}
+jobs=${DECIDE_JOBS:-2}
+python=$repo/.venv/bin/python
+[ -x "$python" ] || { echo "no .venv: run 'bash scripts/setup.sh' first" >&2; exit 2; }
+commit=$(git rev-parse --short=12 HEAD)
+tree=${TMPDIR:-/tmp}/sase-decide-$commit
+if [ ! -d "$tree" ]; then
+    git worktree add --detach "$tree" HEAD >/dev/null
+fi
+[ -z "$(git -C "$tree" status --porcelain)" ] || { echo "$tree is not clean; remove it and retry" >&2; exit 2; }
+mkdir -p "$results"
+echo "deciding runs from commit $commit ($tree) into $results: $suites, $jobs side by side"
+cd "$tree"
+for suite in $suites; do
+    "$python" -m benchmark run --suite "$suite" --preset decide --results-dir "$results" --device cpu --jobs "$jobs"
+done
+echo "done; collect with: $python $repo/scripts/collect_reference.py $results"

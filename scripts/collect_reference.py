@@ -8,7 +8,8 @@ their own, and their completed records are committed as they land:
 
 Only records with ``status: completed`` whose ``git_commit`` is a clean commit (no ``-dirty``) are copied,
 with the sample grids and pyramid pictures they name; checkpoints never are.  A record already in the
-reference is left alone.
+reference is left alone, and so is one retired into ``results/archive`` (a setting the reference no longer
+uses).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import shutil
 from pathlib import Path
 
 REFERENCE = Path(__file__).resolve().parents[1] / "results" / "reference"
+ARCHIVE = REFERENCE.parent / "archive"
 PICTURE_FIELDS = ("sample_grid", "pyramid_picture")
 
 
@@ -33,7 +35,7 @@ def collect(source: Path, reference: Path = REFERENCE, dry_run: bool = False) ->
         if record.get("status") != "completed" or commit.endswith("-dirty") or commit in ("", "unknown"):
             continue
         dest = reference / "records" / path.parent.name / path.name
-        if dest.exists():
+        if dest.exists() or (ARCHIVE / "records" / path.parent.name / path.name).exists():
             continue
         files = [(path, dest)] + [(source / record[f], reference / record[f]) for f in PICTURE_FIELDS
                                   if record.get(f) and (source / record[f]).is_file()]

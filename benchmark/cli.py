@@ -179,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     _TERMINATED.clear()
+    _RUNS_STARTED.clear()
     signal.signal(signal.SIGTERM, _sigterm)  # schedulers preempt with SIGTERM: record, keep the checkpoint
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit")  # fvcore's tracer
@@ -202,6 +203,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 _TERMINATED: List[int] = []  # the SIGTERMs this command received
+_RUNS_STARTED: List[bool] = []  # set once `run` has checked and estimated, and starts its runs
 
 
 def _unexpected(verb: str) -> int:
@@ -214,6 +216,9 @@ def _unexpected(verb: str) -> int:
 
 
 def _interrupted(verb: str) -> str:
+    if verb == "run" and not _RUNS_STARTED:
+        return ("interrupted before any run started (while checking or estimating): nothing was recorded; run "
+                "the same command again")
     if verb == "run":
         return ("interrupted: finished records are kept; the current run is recorded as 'interrupted' and the "
                 "same command resumes it from its last checkpoint")
@@ -377,6 +382,7 @@ def cmd_run(args) -> int:
     if dist.is_main:
         plan = dataclasses.replace(plan, cost_hint=_print_estimate(spec, plan) or {})
     counter = _Counter(total)
+    _RUNS_STARTED.append(True)
     try:
         records = run_plan(plan, progress=_tqdm if dist.is_main and plan.jobs == 1 else Progress,
                            on_record=lambda r: _print_record(spec, r, counter.tick(r)), dist=dist)
@@ -450,13 +456,14 @@ def _print_record(spec, r: dict, count: str = "") -> None:
 
 
 def cmd_report(args) -> int:
-    from benchmark.report.render import render_report
+    from benchmark.report.render import render_report, verdict_summary
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = render_report(args.results_dir, _reference(args))
     for message in dict.fromkeys(str(w.message) for w in caught):  # each once, in order
         print(f"warning: {message}", file=sys.stderr)
+    print("\n".join(verdict_summary(out)))
     print(f"report written to {out}/README.md")
     return 0
 
@@ -530,7 +537,8 @@ def cmd_perf(args) -> int:
 
 def _recipe_length(r) -> str:
     if hasattr(r, "epochs"):
-        return f"{r.epochs} epochs, batch {r.batch_size} per process"
+        rows = f"; own rows for {', '.join(k for k, _ in r.per_family)}" if getattr(r, "per_family", None) else ""
+        return f"{r.epochs} epochs, batch {r.batch_size} per process{rows}"
     if hasattr(r, "iterations"):
         return f"{r.iterations} iterations, batch {r.batch_size} per process"
     return f"{r.iters_per_scale} iterations per scale"

@@ -22,7 +22,22 @@ from benchmark.errors import UserError
 #: ``seeds`` (the preset's default seed list) is never part of a run's identity: the seed itself is.
 #: ``recipe.*`` entries also leave a recipe's identity (``benchmark.recipes.recipe_identity``) as it was, so
 #: records written before the field existed group with those written after.
-KEY_NEUTRAL: Dict[str, Any] = {}
+KEY_NEUTRAL: Dict[str, Any] = {
+    "recipe.fid_gen_nearest": None,  # synthesis: FID's images as generated (issue 21 item 11)
+    "recipe.fid_resize": None,
+    # recognition, the paper-scale recipes (issue 21 items 2-4 and 6): each value is what every run did before
+    "recipe.model_no_weight_decay": False,
+    "recipe.interpolation": "bilinear",
+    "recipe.color_jitter": 0.4,
+    "recipe.repeated_aug": 1,
+    "recipe.scheduler": "harness",
+    "recipe.schedule_per": "step",
+    "recipe.warmup_lr": 0.0,
+    "recipe.min_lr": 0.0,
+    "recipe.scale_lr_bounds": False,
+    "recipe.per_family": None,
+}
+
 
 @dataclass(frozen=True)
 class DataSpec:
@@ -83,6 +98,71 @@ class Recipe:
     random_erasing: float = 0.0  # probability (timm RandomErasing, per-pixel normal fill)
     drop_path: float = 0.0  # stochastic depth rate passed to timm.create_model
     model_ema: float = 0.0  # decay of an EMA of the weights (timm ModelEmaV3), evaluated beside the model; 0: off
+    # The fields below came with the paper-scale recipes (issue 21); their defaults are what every run did
+    # before (KEY_NEUTRAL), and the CPU recipes keep them.  docs/paper-scale.md says where each value comes from.
+    model_no_weight_decay: bool = False  # also no decay on the names the model lists in no_weight_decay() (timm)
+    interpolation: str = "bilinear"  # ImageFolder: train crop, RandAugment's geometry, eval resize | bicubic
+    color_jitter: float = 0.4  # ImageFolder: timm's ColorJitter strength (timm skips it under RandAugment); 0: off
+    repeated_aug: int = 1  # each image this many times in a row of the epoch's order (timm RepeatAugSampler); 1: off
+    scheduler: str = "harness"  # harness (ours, LambdaLR; `schedule`) | timm (CosineLRScheduler, as DeiT and Swin)
+    schedule_per: str = "step"  # timm scheduler: its unit, step (Swin) | epoch (DeiT, PVT)
+    warmup_lr: float = 0.0  # timm scheduler: the lr the warm-up starts from
+    min_lr: float = 0.0  # timm scheduler: the cosine's floor
+    scale_lr_bounds: bool = False  # timm scheduler: warmup_lr and min_lr follow the batch scaling as lr does (Swin)
+    # The per-family table: ((key, ((field, value), ...)), ...), a key being a model family (ModelEntry.family)
+    # or a model name; a model trains under this recipe with its family's row, then its own row, applied.
+    per_family: Optional[Tuple[Tuple[str, Tuple[Tuple[str, Any], ...]], ...]] = None
+
+    def __post_init__(self) -> None:
+        choices = {"interpolation": ("bilinear", "bicubic"), "scheduler": ("harness", "timm"),
+                   "schedule_per": ("step", "epoch")}
+        for key, allowed in choices.items():
+            if getattr(self, key) not in allowed:
+                raise UserError(f"recipe.{key}={getattr(self, key)!r}; choose one of: {', '.join(allowed)}")
+        if self.scheduler == "harness":
+            timm_only = [k for k in ("schedule_per", "warmup_lr", "min_lr", "scale_lr_bounds")
+                         if getattr(self, k) != KEY_NEUTRAL[f"recipe.{k}"]]
+            if timm_only:
+                raise UserError(f"recipe.{timm_only[0]} applies to timm's scheduler: set recipe.scheduler=timm")
+        elif self.schedule != "cosine":
+            raise UserError(f"recipe.scheduler=timm runs a cosine schedule, not recipe.schedule={self.schedule!r}")
+        _check_table(self.per_family)
+
+    def row(self, family: str, model: str) -> Dict[str, Any]:
+        """What the per-family table sets for ``model`` (of ``family``): its family's row, then its own."""
+        rows = dict(self.per_family or ())
+        return {**dict(rows.get(family, ())), **dict(rows.get(model, ()))}
+
+    def for_model(self, family: str, model: str) -> "Recipe":
+        """The recipe ``model`` trains under: this one with its row applied, without the table."""
+        return dataclasses.replace(self, per_family=None, **self.row(family, model))
+
+
+ROW_EXCLUDED = ("name", "per_family", "max_steps_per_epoch")  # fields a per-family row cannot set
+
+
+def _check_table(table: Any) -> None:
+    if table is None:
+        return
+    settable = [f.name for f in dataclasses.fields(Recipe) if f.name not in ROW_EXCLUDED]
+    if not isinstance(table, tuple) or not all(isinstance(r, tuple) and len(r) == 2 and isinstance(r[0], str)
+                                               and isinstance(r[1], tuple) for r in table):
+        raise UserError(f"recipe.per_family={table!r}: the per-family table is part of a named recipe "
+                        "(e.g. --recipe published) and cannot be given with --set")
+    for key, row in table:
+        unknown = [field for field, _ in row if field not in settable]
+        if unknown:
+            raise UserError(f"recipe.per_family[{key}] sets {unknown[0]!r}; a row may set: {', '.join(settable)}")
+
+
+def without_row_fields(recipe: Any, fields: Tuple[str, ...]) -> Any:
+    """``recipe`` with ``fields`` taken out of its per-family rows, so that a value set for the whole recipe (a
+    ``--set``, a shortcut such as ``--epochs``, a preset's pins) holds for every model."""
+    table = getattr(recipe, "per_family", None)
+    if not table:
+        return recipe
+    rows = tuple((key, tuple((f, v) for f, v in row if f not in fields)) for key, row in table)
+    return dataclasses.replace(recipe, per_family=tuple((key, row) for key, row in rows if row))
 
 
 @dataclass(frozen=True)
@@ -124,6 +204,12 @@ class GANRecipe:
     eval_batch: int = 16  # generation batch (reference eval.py --batch 16; train-mode BN depends on it)
     recal_batches: int = 50  # eval_bn=recalibrate: batches of eval_batch that re-estimate the BN statistics
     fid_select: str = "best"  # the reported fid/kid/swd: best (reference: scan the checkpoints) | last
+    # Images as the reference's FID sees them (FID/KID only; SWD sees the images as generated).  None: as
+    # generated (torch-fidelity resizes to 299 itself).  The reference eval.py saves its samples nearest-resized
+    # to 512 px (fid_gen_nearest), and benchmarking/fid.py (--size 256) resizes both sets to 256 px with PIL's
+    # antialiased bilinear filter (fid_resize) before Inception; the 1024 px recipes follow both.
+    fid_gen_nearest: Optional[int] = None  # generated images nearest-resized to this side first (eval.py)
+    fid_resize: Optional[int] = None  # both sets resized to this side, antialiased bilinear (fid.py --size)
 
     def __post_init__(self) -> None:
         choices = {"recon_reduction": ("sum", "mean"), "sampling": ("permutation", "replacement"),
@@ -133,6 +219,10 @@ class GANRecipe:
                 raise UserError(f"recipe.{key}={getattr(self, key)!r}; choose one of: {', '.join(allowed)}")
         if self.eval_batch < 1 or self.recal_batches < 1:
             raise UserError("recipe.eval_batch and recipe.recal_batches must be at least 1")
+        for key in ("fid_gen_nearest", "fid_resize"):
+            value = getattr(self, key)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 16):
+                raise UserError(f"recipe.{key}={value!r}; a side in px of at least 16, or none (as generated)")
 
 
 @dataclass(frozen=True)
@@ -238,7 +328,7 @@ class Preset:
     def with_recipe(self, recipe: Any) -> "Preset":
         """This preset with ``recipe``, keeping the fields it pins (e.g. the smoke preset's sizes)."""
         kept = {k: getattr(self.recipe, k) for k in self.pins if hasattr(recipe, k)}
-        return dataclasses.replace(self, recipe=dataclasses.replace(recipe, **kept))
+        return dataclasses.replace(self, recipe=without_row_fields(dataclasses.replace(recipe, **kept), self.pins))
 
 
 @dataclass(frozen=True)
@@ -308,9 +398,9 @@ def _override_one(cfg: Any, path: list, value: str, full_key: str) -> Any:
         raise UserError(f"config key {full_key!r} is a section; set one of its fields instead")
     optional = "Optional" in str(next(f.type for f in dataclasses.fields(cfg) if f.name == head))
     if optional and value.lower() == "none":
-        return dataclasses.replace(cfg, **{head: None})
+        return without_row_fields(dataclasses.replace(cfg, **{head: None}), (head,))
     try:
-        return dataclasses.replace(cfg, **{head: _coerce(value, current)})
+        return without_row_fields(dataclasses.replace(cfg, **{head: _coerce(value, current)}), (head,))
     except UserError as e:
         raise UserError(f"--set {full_key}={value}: {e}") from None
 

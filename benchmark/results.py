@@ -52,8 +52,8 @@ OPTIONAL_BOOL = ("converged",)  # benchmark.convergence: absent in records writt
 OPTIONAL_NUMBER = ("convergence_figure",)  # may be None (no figure); never NaN in JSON
 INT_FIELDS = ("seed", "schema_version")
 OPTIONAL_INT = ("world_size", "fid_samples")
-METRICS = ("top1", "top5", "top1_ema", "top5_ema", "fid", "kid", "kid_std", "swd", "params", "params_g",
-           "params_d", "gmacs", "gmacs_g", "wall_s", "peak_mem_mb", "lr_effective")
+METRICS = ("top1", "top5", "top1_best", "top5_at_best", "top1_ema", "top5_ema", "fid", "kid", "kid_std", "swd",
+           "params", "params_g", "params_d", "gmacs", "gmacs_g", "wall_s", "peak_mem_mb", "lr_effective")
 METRIC_SUFFIXES = ("_img_per_s",)
 MAX_RECORD_BYTES = 32 * 2**20  # a record with a long history is ~100 kB; anything this big is not ours
 # no metric measured here comes near this; it keeps the sums and squares of a table's seeds finite

@@ -21,12 +21,14 @@ from benchmark.errors import UserError
 
 # field names by the values they allow
 POSITIVE_INT = ("epochs", "iterations", "batch_size", "ngf", "ndf", "nz", "fid_samples", "kid_subset_size",
-                "eval_batch", "recal_batches", "img_size", "infer_batch", "train_batch", "iters", "windows")
+                "eval_batch", "recal_batches", "img_size", "infer_batch", "train_batch", "iters", "windows",
+                "repeated_aug")
 OPTIONAL_POSITIVE_INT = ("max_steps_per_epoch", "lr_ref_batch", "train_subset", "val_subset", "shots")
 NON_NEGATIVE_INT = ("eval_every", "sample_every", "ckpt_every", "ckpt_every_steps", "warmup", "num_workers")
 POSITIVE_FLOAT = ("lr", "lr_gamma")
 OPTIONAL_POSITIVE_FLOAT = ("grad_clip",)
-NON_NEGATIVE_FLOAT = ("weight_decay", "momentum", "warmup_epochs", "mixup", "cutmix")
+NON_NEGATIVE_FLOAT = ("weight_decay", "momentum", "warmup_epochs", "mixup", "cutmix", "color_jitter", "warmup_lr",
+                      "min_lr")
 UNIT_INTERVAL = ("label_smoothing", "random_erasing", "drop_path", "model_ema", "ema_decay", "beta1", "beta2")
 IDX_PREFIXES = ("train", "t10k")
 
@@ -76,8 +78,11 @@ def _check_fields(obj: Any, owner: str) -> None:
 
 
 def check_recipe(recipe: Any) -> None:
-    """Raise :class:`UserError` naming the first impossible value of ``recipe`` (a recipe dataclass)."""
+    """Raise :class:`UserError` naming the first impossible value of ``recipe`` (a recipe dataclass), in it or
+    in any row of its per-family table (each row checked as the recipe its models train under)."""
     _check_fields(recipe, "recipe")
+    for key, row in getattr(recipe, "per_family", None) or ():
+        _check_fields(dataclasses.replace(recipe, per_family=None, **dict(row)), f"recipe.per_family[{key}]")
     milestones = getattr(recipe, "milestones", ())
     if any(not _is_int(m) or m < 0 for m in milestones):
         raise UserError(f"recipe.milestones={milestones!r}: must be whole epochs >= 0")

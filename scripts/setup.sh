@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything sase-bench needs; safe to run again (each step is skipped when done).
 #   - Debian's dataset-fashion-mnist (the embedded recognition data), when apt-get is there
-#   - a virtual environment in .venv with torch, torchvision and the package (editable, with test extras)
+#   - a virtual environment in .venv with torch, torchvision and the package (editable, with the test extras and
+#     JupyterLab for the notebooks: scripts/notebooks.sh)
 # Environment knobs:
 #   TORCH_SPEC   pip requirement(s) for torch/torchvision (default: the builds this project is tested with)
 #   PYTHON       the interpreter used to create .venv (default: python3)
@@ -32,10 +33,10 @@ if ! .venv/bin/python -c "import torch, torchvision" >/dev/null 2>&1; then
   # shellcheck disable=SC2086
   .venv/bin/pip install -q $TORCH_SPEC
 fi
-if ! .venv/bin/python -c "import benchmark, sase, baselines, timm, fvcore, torch_fidelity, pytest" >/dev/null 2>&1 \
+if ! .venv/bin/python -c "import benchmark, sase, baselines, timm, fvcore, torch_fidelity, pytest, jupyterlab" >/dev/null 2>&1 \
    || [ pyproject.toml -nt .venv/.sase-bench-installed ]; then
   echo "[setup] installing sase-bench (editable) and its dependencies" >&2
-  .venv/bin/pip install -q -e ".[test]"
+  .venv/bin/pip install -q -e ".[test,notebooks]"
   touch .venv/.sase-bench-installed
 fi
 echo "[setup] ready: $(.venv/bin/python -c 'import torch; print("torch", torch.__version__)')" >&2

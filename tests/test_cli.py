@@ -102,3 +102,46 @@ def test_profile_gan_json():
     assert rows["fastgan"]["params"] == 29_127_846 and rows["fastgan"]["params_d"] == 11_526_160
     assert rows["sase_gan"]["params"] == 28_486_942 and rows["sase_gan"]["params_d"] == 11_526_160
     assert rows["sase_gan"]["gmacs"] > 0 and "params_g" not in rows["sase_gan"]
+
+
+def test_every_verb_and_preset_appears_in_its_help():
+    from benchmark.suites import SUITES
+
+    top = run_cli("--help")
+    assert top.returncode == 0, top.stderr
+    for verb in ("run", "report", "profile", "perf", "list"):
+        assert verb in top.stdout, verb
+    run = run_cli("run", "--help")
+    assert run.returncode == 0, run.stderr
+    text = " ".join(run.stdout.split())  # argparse wraps lines
+    for suite in SUITES.names():
+        presets = ", ".join(p.name for p in SUITES.get(suite).presets)
+        assert f"{suite}: {presets}" in text, (suite, presets)
+    for verb in ("report", "profile", "perf", "list"):
+        out = run_cli(verb, "--help")
+        assert out.returncode == 0 and out.stdout.startswith(f"usage: python -m benchmark {verb}"), verb
+
+
+@pytest.mark.parametrize("where, message", [
+    ("benchmark.cli._print_estimate", "interrupted before any run started"),
+    ("benchmark.runner.run_plan", "the current run is recorded as 'interrupted'"),
+])
+def test_ctrl_c_says_whether_a_run_had_started(where, message, tmp_path, tiny_idx, monkeypatch, capsys):
+    import signal
+
+    from benchmark.cli import main
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(where, interrupt)
+    old = signal.getsignal(signal.SIGTERM)  # main installs its own handler
+    try:
+        code = main(["run", "--suite", "recognition", "--preset", "smoke", "--models", "resnet_s32", "--data",
+                     str(tiny_idx), "--results-dir", str(tmp_path / "results")])
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    err = capsys.readouterr().err
+    assert code == 130 and message in err and "Traceback" not in err, err
+    if where.endswith("_print_estimate"):
+        assert "nothing was recorded" in err and not (tmp_path / "results" / "records").exists()

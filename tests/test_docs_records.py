@@ -10,7 +10,8 @@ DOC = REPO / "docs" / "records.md"
 #: Fields the current code writes that the committed reference records (written before them) lack.
 NEWER = {
     "recognition": ("converged", "convergence_figure", "convergence_what", "convergence_rule", "parallel_jobs",
-                    "top1_ema", "top5_ema", "train_compile_mode", "supersedes"),
+                    "top1_ema", "top5_ema", "train_compile_mode", "supersedes", "top1_best", "top1_best_epoch",
+                    "top5_at_best", "optimizer", "num_classes", "recipe_row"),
     "synthesis": ("ema_decay", "ema_warmup", "train_compile_mode"),
     "one-shot": ("cpu_threads_timing",),
 }

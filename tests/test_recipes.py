@@ -44,8 +44,11 @@ def test_deit_and_resnet_sgd_are_what_their_papers_say():
     assert (deit.mixup, deit.cutmix, deit.random_erasing, deit.drop_path, deit.label_smoothing) == (
         0.8, 1.0, 0.25, 0.1, 0.1)
     assert deit.randaugment == "rand-m9-mstd0.5-inc1" and deit.model_ema == 0.99996
+    assert (deit.interpolation, deit.repeated_aug, deit.model_no_weight_decay) == ("bicubic", 3, True)
+    assert (deit.scheduler, deit.schedule_per, deit.warmup_lr, deit.min_lr) == ("timm", "epoch", 1e-6, 1e-5)
     assert (sgd.optimizer, sgd.lr, sgd.lr_ref_batch, sgd.momentum, sgd.weight_decay) == ("sgd", 0.1, 256, 0.9, 1e-4)
     assert sgd.schedule == "step" and sgd.milestones == (30, 60, 80) and sgd.decay_norm_and_bias
+    assert sgd.color_jitter == 0 and sgd.randaugment is None  # crop and flip only, as docs/paper-scale.md says
 
 
 def test_lr_follows_the_global_batch():

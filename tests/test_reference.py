@@ -57,3 +57,34 @@ def test_agreement_uses_a_prediction_interval_for_the_mean_of_your_seeds():
     ten = compare(pd.DataFrame(_rows([one_seed] * 10, "laptop", 1.0)), ref, recognition.SPEC).iloc[0]
     assert prediction_halfwidth(0.1, 3, 10) < 0.4 and "differs" in ten["agreement"]
     assert math.isnan(prediction_halfwidth(0.1, 1, 1))
+
+
+def test_no_match_names_every_field_that_differed():
+    from benchmark.report.reference import unmatched
+
+    ref = [dict(r, task="synthesis", suite="synthesis", fid=10.0 + i, feature_extractor="fmnist-cnn-059bff30")
+           for i, r in enumerate(_rows([0, 0], "m", 1.0))]
+    mine = [dict(ref[0], feature_extractor="fmnist-cnn-de327523", recipe_id="r+1234abcd")]
+    (line,) = unmatched(pd.DataFrame(mine), pd.DataFrame(ref), synthesis.SPEC)
+    assert "`resnet_s32_b1m` (synthesis, preset default)" in line
+    assert "feature extractor yours `fmnist-cnn-de327523`, reference `fmnist-cnn-059bff30`" in line
+    assert "recipe identity yours `r+1234abcd`, reference `r`" in line and "dataset" not in line
+    # a model the reference never ran: the nearest setting is another model's, and the model is named
+    (other,) = unmatched(pd.DataFrame([dict(ref[0], model="sase_gan_s32")]), pd.DataFrame(ref), synthesis.SPEC)
+    assert other.endswith("model yours `sase_gan_s32`, reference `resnet_s32_b1m`")
+    assert unmatched(pd.DataFrame(ref[:1]), pd.DataFrame(ref), synthesis.SPEC) == []
+    assert "no completed synthesis run" in unmatched(pd.DataFrame(mine), pd.DataFrame(), synthesis.SPEC)[0]
+
+
+def test_the_report_section_lists_what_differs(tmp_path, monkeypatch):
+    from benchmark.report import render
+    from benchmark.spec import load_specs
+
+    (tmp_path / "records").mkdir()
+    ref = pd.DataFrame([dict(_rows([0], "m", 1.0)[0], task="synthesis", suite="synthesis", fid=10.0, run_id="x",
+                             finished_at="2026-01-01T00:00:00", feature_extractor="fmnist-cnn-059bff30")])
+    monkeypatch.setattr(render, "load_records", lambda folder: ref)
+    mine = ref.assign(feature_extractor="fmnist-cnn-c5e6ce44")
+    text = render._reference_section(mine, tmp_path, load_specs())
+    assert "None of your completed runs matches" in text
+    assert "feature extractor yours `fmnist-cnn-c5e6ce44`, reference `fmnist-cnn-059bff30`" in text

@@ -10,6 +10,8 @@ exactly once; shuffled (training) shards are cut to equal length, as DDP needs
 the same number of steps on every rank.  ``set_epoch(epoch, start_step)``
 resumes in the middle of an epoch: the order depends only on (seed, epoch) and
 the shift/flip draws on (seed, epoch, step), so skipped batches cost nothing.
+With ``repeats > 1`` (repeated augmentation) the training order is that of timm's
+``RepeatAugSampler`` (:mod:`benchmark.data.repeat_aug`), which also sets the epoch's length.
 
 ``device`` stages the set on that device once (images and labels) and prepares
 every batch there (indexing, padding, shift/flip, normalisation), so a GPU is
@@ -47,6 +49,7 @@ class TensorBatches:
     per_image: Optional[Callable[[torch.Tensor], torch.Tensor]] = None  # uint8 image -> uint8 image
     per_batch: Optional[Callable[[torch.Tensor], torch.Tensor]] = None  # normalised batch -> batch
     device: Optional[str] = None  # stage the set on this device and prepare batches there (None: host)
+    repeats: int = 1  # repeated augmentation (recipe.repeated_aug): timm's sampler makes the training order
 
     def __post_init__(self) -> None:
         self.epoch, self.start_step = 0, 0
@@ -65,7 +68,20 @@ class TensorBatches:
 
     @property
     def num_samples(self) -> int:
+        if self._repeated:
+            return self._repeat_sampler().epoch_size
         return len(range(self.rank, self._usable, self.world))
+
+    @property
+    def _repeated(self) -> bool:
+        return self.shuffle and self.repeats > 1
+
+    def _repeat_sampler(self):
+        from benchmark.data.repeat_aug import ResumableRepeatAugSampler
+
+        sampler = ResumableRepeatAugSampler(range(len(self.labels)), self.world, self.rank, self.repeats, self.seed)
+        sampler.set_epoch(self.epoch)
+        return sampler
 
     def __len__(self) -> int:
         steps = -(-self.num_samples // self.batch_size)
@@ -73,6 +89,8 @@ class TensorBatches:
 
     def _order(self) -> torch.Tensor:
         n = len(self.labels)
+        if self._repeated:  # each image `repeats` times in a row of the shuffled order, this rank's share
+            return torch.tensor(list(self._repeat_sampler()), dtype=torch.long)
         if self.shuffle:
             g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
             order = torch.randperm(n, generator=g)

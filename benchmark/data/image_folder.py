@@ -3,16 +3,20 @@
 The layout is checked before anything trains, so a bad folder fails at once with
 a message that names the problem: a missing path, no ``train/`` or ``val/``, a
 class folder with no images, a file that is not a readable image.  Headers are
-checked up front (cheap); a file that fails to decode later is named in the error.
+checked up front, once per listing of a split (paths, sizes, modification times)
+and shared by every rank and run (:mod:`benchmark.data.folder_index`); a file that
+fails to decode later is named in the error.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import List, Tuple
 
 from PIL import Image, UnidentifiedImageError
 
+from benchmark.data import folder_index
 from benchmark.data.images import check_size, load_image
 from benchmark.errors import UserError
 
@@ -20,7 +24,18 @@ IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".p
 
 
 def list_images(folder: Path) -> List[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMG_EXTENSIONS)
+    return [folder / name for name, _, _ in list_image_stats(folder)]
+
+
+def list_image_stats(folder: Path) -> List[Tuple[str, int, int]]:
+    """``(name, size, mtime_ns)`` of the image files in ``folder``, sorted by name (one stat per file)."""
+    out = []
+    with os.scandir(folder) as entries:
+        for e in entries:
+            if os.path.splitext(e.name)[1].lower() in IMG_EXTENSIONS and e.is_file():
+                st = e.stat()
+                out.append((e.name, st.st_size, st.st_mtime_ns))
+    return sorted(out)
 
 
 def check_image(path: Path) -> None:
@@ -43,14 +58,17 @@ def scan_split(root: Path, split: str, verify: bool = True) -> Tuple[List[Tuple[
     if not classes:
         raise UserError(f"{folder} holds no class folders; expected {folder}/<class>/<image files>")
     samples: List[Tuple[str, int]] = []
+    listing: List[folder_index.Entry] = []
     for index, name in enumerate(classes):
-        files = list_images(folder / name)
+        files = list_image_stats(folder / name)
         if not files:
             raise UserError(f"class folder {folder / name} holds no images ({', '.join(IMG_EXTENSIONS)})")
-        for f in files:
-            if verify:
-                check_image(f)
-            samples.append((str(f), index))
+        for file, size, mtime_ns in files:
+            samples.append((str(folder / name / file), index))
+            listing.append((f"{name}/{file}", size, mtime_ns))
+    if verify:
+        paths = [p for p, _ in samples]
+        folder_index.check_once(listing, lambda: folder_index.check_all(paths, check_image), str(folder))
     return samples, classes
 
 

@@ -2,9 +2,11 @@
 
 Both kinds of data yield ``(images float [B, C, S, S], labels int64 [B])``:
 Fashion-MNIST from memory (:class:`TensorBatches`), an ImageFolder through a
-``torch.utils.data.DataLoader`` with timm's train/eval transforms (RandAugment
-and random erasing when the recipe asks), a ``DistributedSampler`` for training
-(shuffled per epoch by ``set_epoch``, resumable mid-epoch) and a padding-free
+``torch.utils.data.DataLoader`` with timm's train/eval transforms (the recipe's
+RandAugment, random erasing, colour jitter and interpolation), a ``DistributedSampler``
+for training, or timm's repeated-augmentation sampler when the recipe repeats images
+(:mod:`benchmark.data.repeat_aug`; both shuffled per epoch by ``set_epoch``, resumable
+mid-epoch), and a padding-free
 shard sampler for evaluation, so distributed top-1 counts every validation image
 exactly once.
 """
@@ -21,6 +23,7 @@ from torch.utils.data import DistributedSampler, Sampler
 from benchmark.config import DataSpec, Recipe
 from benchmark.data import fashion_mnist, image_folder
 from benchmark.data.batches import TensorBatches
+from benchmark.data.repeat_aug import ResumableRepeatAugSampler
 from benchmark.errors import UserError
 
 
@@ -63,7 +66,8 @@ def _fashion_mnist(spec, batch_size, in_chans, seed, data_path, max_steps, rank,
     common = dict(img_size=spec.img_size, in_chans=in_chans, rank=rank, world=world, device=device)
     train = TensorBatches(xs, ys, batch_size, shuffle=True, augment=spec.augment, seed=seed, max_steps=max_steps,
                           per_image=recipe and per_image_transform(recipe, spec.img_size),
-                          per_batch=recipe and batch_erasing(recipe), **common)
+                          per_batch=recipe and batch_erasing(recipe), repeats=recipe.repeated_aug if recipe else 1,
+                          **common)
     val = TensorBatches(xt, yt, max(batch_size, 256), **common)
     return Loaders(train, val, 10, fashion_mnist_name(spec), len(yt))
 
@@ -80,7 +84,7 @@ def fashion_mnist_name(spec: DataSpec) -> str:
 
 
 def _image_folder(spec, batch_size, seed, data_path, max_steps, rank, world, recipe, device) -> Loaders:
-    from timm.data import create_transform
+    from benchmark.data.transforms import folder_transforms
 
     root = image_folder.check_root(data_path)
     train_samples, classes = image_folder.scan_split(root, "train")
@@ -88,30 +92,37 @@ def _image_folder(spec, batch_size, seed, data_path, max_steps, rank, world, rec
     if val_classes != classes:
         raise UserError(f"{root}/val has classes {val_classes[:5]}... but train/ has {classes[:5]}...; "
                         "both splits must hold the same class folders")
-    if recipe and recipe.randaugment:
-        from benchmark.data.transforms import pillow_posterize_compat
-
-        pillow_posterize_compat()
-    aug = {"auto_augment": recipe.randaugment, "re_prob": recipe.random_erasing, "re_mode": "pixel"} if recipe else {}
-    train_tf = create_transform(spec.img_size, is_training=spec.augment, **aug)
-    val_tf = create_transform(spec.img_size, is_training=False)
+    train_tf, val_tf = folder_transforms(recipe, spec.img_size, spec.augment)
     train_ds = image_folder.NamedImageDataset(train_samples, train_tf)
     val_ds = image_folder.NamedImageDataset(val_samples, val_tf)
     pin = torch.cuda.is_available() if device is None else torch.device(device).type == "cuda"
-    train = _dataloader(train_ds, batch_size, True, seed, spec.num_workers, rank, world, max_steps, pin)
+    train = _dataloader(train_ds, batch_size, True, seed, spec.num_workers, rank, world, max_steps, pin,
+                        repeats=recipe.repeated_aug if recipe else 1)
     val = _dataloader(val_ds, batch_size, False, seed, spec.num_workers, rank, world, None, pin)
     return Loaders(train, val, len(classes), f"image_folder:{root.name}", len(val_ds))
 
 
-def _dataloader(ds, batch_size, shuffle, seed, workers, rank, world, max_steps, pin) -> "EpochLoader":
+def _dataloader(ds, batch_size, shuffle, seed, workers, rank, world, max_steps, pin,
+                repeats: int = 1) -> "EpochLoader":
     from torch.utils.data import DataLoader
 
-    sampler = (ResumableSampler(ds, num_replicas=world, rank=rank, shuffle=True, seed=seed) if shuffle
-               else ShardSampler(len(ds), rank, world))
+    if shuffle and repeats > 1:  # repeated augmentation (recipe.repeated_aug): timm's sampler, seeded per run
+        sampler = ResumableRepeatAugSampler(ds, num_replicas=world, rank=rank, repeats=repeats, seed=seed)
+    else:
+        sampler = (ResumableSampler(ds, num_replicas=world, rank=rank, shuffle=True, seed=seed) if shuffle
+                   else ShardSampler(len(ds), rank, world))
     loader = DataLoader(ds, batch_size=batch_size, sampler=sampler, num_workers=workers,
-                        generator=torch.Generator().manual_seed(seed), persistent_workers=workers > 0,
-                        pin_memory=pin, drop_last=shuffle)
+                        generator=torch.Generator().manual_seed(worker_seed(seed, rank)),
+                        persistent_workers=workers > 0, pin_memory=pin, drop_last=shuffle)
     return EpochLoader(loader, batch_size, max_steps, drop_last=shuffle)
+
+
+def worker_seed(seed: int, rank: int) -> int:
+    """The seed of the generator a DataLoader draws its workers' base seed from (each worker then seeds
+    ``random``, torch and NumPy with base + worker id): per rank, ``seed + 1000 x rank`` as the main process's
+    streams (:mod:`benchmark.tasks.recognition`), so that no two ranks draw the same crops, flips and
+    RandAugment ops; rank 0 keeps ``seed``, so a single-process run draws what it drew before."""
+    return seed + 1_000 * rank
 
 
 class ShardSampler(Sampler):
@@ -134,11 +145,19 @@ class ResumableSampler(DistributedSampler):
         super().__init__(*args, **kwargs)
         self.start = 0
 
+    @property
+    def epoch_size(self) -> int:
+        """Samples of a whole epoch on this rank (``len`` is what is left of it after ``start``)."""
+        return self.num_samples
+
     def __iter__(self) -> Iterator[int]:
         return itertools.islice(super().__iter__(), self.start, None)
 
     def __len__(self) -> int:
         return self.num_samples - self.start
+
+
+RESUMABLE = (ResumableSampler, ResumableRepeatAugSampler)  # training samplers: set_epoch, start, epoch_size
 
 
 class EpochLoader:
@@ -150,14 +169,14 @@ class EpochLoader:
 
     def set_epoch(self, epoch: int, start_step: int = 0) -> None:
         sampler = self.loader.sampler
-        if isinstance(sampler, ResumableSampler):
+        if isinstance(sampler, RESUMABLE):
             sampler.set_epoch(epoch)
             sampler.start = start_step * self.batch_size
         self.start_step = start_step
 
     def __len__(self) -> int:
         sampler = self.loader.sampler
-        n = sampler.num_samples if isinstance(sampler, ResumableSampler) else len(sampler)
+        n = sampler.epoch_size if isinstance(sampler, RESUMABLE) else len(sampler)
         steps = n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         return min(steps, self.max_steps) if self.max_steps else steps
 

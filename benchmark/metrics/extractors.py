@@ -7,7 +7,13 @@ passes (``inception_weights=PATH``, checked against the published SHA-256 prefix
 already in the torch hub cache.
 
 Offline, without those weights, it falls back (logging it once) to a **substitute**: a small CNN classifier
-trained here, deterministically, on the Fashion-MNIST train split.  Why that is a sensible substitute:
+trained on the Fashion-MNIST train split.  Its weights are **shipped with the package**
+(``benchmark/metrics/weights/fmnist-cnn-c5e6ce44.pt``, :data:`PINNED_NAME`) and loaded after their digest is
+checked, so every machine measures FID/KID/SIFID with the same features and a newcomer's values can be set
+beside the reference's.  Training is deterministic on one machine but not bit-identical across CPUs and
+torch builds (a retrained copy gets another name, and its values compare with nothing measured before), so
+it happens only when asked: a non-default :class:`TrainConfig` or :class:`CNNSpec`, ``retrain=True``, or
+``SASE_BENCH_RETRAIN_EXTRACTOR=1`` in the environment.  Why this CNN is a sensible substitute:
 
 - The embedded synthesis data *is* Fashion-MNIST.  A classifier trained on it has penultimate features that
   separate exactly the garment shapes and textures a generator must reproduce, which is the property that
@@ -21,9 +27,9 @@ digits of the SHA-256 of the weights themselves, so it identifies the exact weig
 (colour, larger images) the substitute converts to grey and resizes to 28 px, so it sees only coarse shape:
 use Inception there when you can.
 
-The substitute's weights are cached in ``cache_dir`` under a key hashing everything that affects them (the
-architecture spec, the training config, the SHA-256 of the data files, :data:`VERSION` and the torch version)
-and written atomically.  The extractor is registered in torch-fidelity's feature-extractor registry, so
+A retrained substitute's weights are cached in ``cache_dir`` under a key hashing everything that affects them
+(the architecture spec, the training config, the SHA-256 of the data files, :data:`VERSION` and the torch
+version) and written atomically.  The extractor is registered in torch-fidelity's feature-extractor registry, so
 ``torch_fidelity.calculate_metrics(feature_extractor=choice.name, ...)`` works.
 """
 
@@ -34,6 +40,7 @@ import functools
 import hashlib
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +65,11 @@ VERSION = "2"  # bump when code that changes the substitute's weights or feature
 INCEPTION_NAME = "inception-v3-compat"
 INCEPTION_SHA256_PREFIX = "6726825d"  # from torch-fidelity's published file name
 SUBSTITUTE_PREFIX = "fmnist-cnn"
+# The shipped substitute: the weights this project's deciding synthesis and one-shot runs are measured with.
+PINNED_NAME = "fmnist-cnn-c5e6ce44"
+PINNED_SHA256 = "c5e6ce4439a90da8fa0eea84365149ed0fe540e5182c40c3243c5488e01ffa74"  # weights_digest of its state dict
+PINNED_PATH = Path(__file__).resolve().parent / "weights" / f"{PINNED_NAME}.pt"
+RETRAIN_ENV = "SASE_BENCH_RETRAIN_EXTRACTOR"
 _LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, as PIL's convert("L")
 
 
@@ -257,9 +269,49 @@ def register_substitute(spec: CNNSpec, state_dict: Dict[str, torch.Tensor]) -> s
     return name
 
 
+def _retrain_requested(spec: CNNSpec, config: TrainConfig, retrain: bool) -> bool:
+    """Training is asked for explicitly: other settings than the shipped weights', ``retrain``, or the env."""
+    return retrain or spec != CNNSpec() or config != TrainConfig() or os.environ.get(RETRAIN_ENV, "") == "1"
+
+
+def _pinned_problem(path: Path, why: str) -> UserError:
+    return UserError(f"the shipped substitute feature extractor {path} {why}; restore it (`git checkout -- "
+                     f"benchmark/metrics/weights/{PINNED_NAME}.pt`, or reinstall sase-bench), or set "
+                     f"{RETRAIN_ENV}=1 to train one here (its FID/KID/SIFID then compare with no reference run)")
+
+
+def read_pinned(path: Path = PINNED_PATH) -> Dict:
+    """The shipped weights and their provenance, checked: the file loads, holds the architecture of
+    :class:`CNNSpec`, and its state dict has the digest :data:`PINNED_SHA256`; else a :class:`UserError`."""
+    if not path.is_file():
+        raise _pinned_problem(path, "is missing")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        digest = weights_digest(blob["state_dict"])
+    except Exception as e:  # a truncated zip, a file swapped for another: all one corrupt file
+        first = (str(e).strip().splitlines() or [""])[0][:200]
+        raise _pinned_problem(path, f"cannot be read ({type(e).__name__}: {first})") from None
+    if digest != PINNED_SHA256:
+        raise _pinned_problem(path, f"is corrupt (weights SHA-256 {digest[:8]}, expected {PINNED_SHA256[:8]})")
+    spec = dict(blob.get("spec") or {}, channels=tuple((blob.get("spec") or {}).get("channels", ())))
+    if spec != dataclasses.asdict(CNNSpec()):
+        raise _pinned_problem(path, f"was made for another architecture ({spec}, this code: {CNNSpec()})")
+    return blob
+
+
+def pinned_extractor(path: Path = PINNED_PATH) -> ExtractorChoice:
+    """The shipped substitute, registered as :data:`PINNED_NAME`."""
+    blob = read_pinned(path)
+    name = register_substitute(CNNSpec(), blob["state_dict"])
+    assert name == PINNED_NAME, name  # the digest was checked above
+    return ExtractorChoice(name, "substitute", None, blob["test_accuracy"], blob["train_seconds"], blob.get("cache_key"))
+
+
 def substitute_extractor(cache_dir: Path, spec: CNNSpec = CNNSpec(), config: TrainConfig = TrainConfig(),
-                         data_root: Optional[Path] = None) -> ExtractorChoice:
-    """Load (or train and cache) the Fashion-MNIST CNN for these settings and register it."""
+                         data_root: Optional[Path] = None, retrain: bool = False) -> ExtractorChoice:
+    """The shipped Fashion-MNIST CNN; trained (once, then cached) only when :func:`_retrain_requested`."""
+    if not _retrain_requested(spec, config, retrain):
+        return pinned_extractor()
     key = cache_key(spec, config, data_hashes(data_root))
     path = Path(cache_dir) / f"{SUBSTITUTE_PREFIX}-{key[:16]}.pt"
     if path.is_file():
@@ -304,7 +356,8 @@ def _log_no_inception_once() -> None:
 def choose_extractor(nc: int = 1, cache_dir: Path = Path("results/cache"), inception_weights=None,
                      spec: CNNSpec = CNNSpec(), config: TrainConfig = TrainConfig(),
                      data_root: Optional[Path] = None) -> ExtractorChoice:
-    """Inception-v3 if its weights are passed or cached by torch hub, else the substitute (logged once).
+    """Inception-v3 if its weights are passed or cached by torch hub, else the substitute (logged once): the
+    shipped one, unless ``spec``/``config`` ask for another (see :func:`substitute_extractor`).
 
     ``nc`` is the channel count of the images to evaluate (1 or 3); both extractors accept either.
     """
@@ -324,6 +377,8 @@ def resolve_extractor(extractor: Union[ExtractorChoice, str]) -> ExtractorChoice
         return extractor
     if extractor == INCEPTION_NAME:
         return inception_extractor(hub_inception_path())
+    if extractor == PINNED_NAME:
+        return pinned_extractor()
     if extractor not in FEATURE_EXTRACTORS_REGISTRY:
         names = ", ".join(sorted(FEATURE_EXTRACTORS_REGISTRY))
         raise UserError(f"unknown feature extractor {extractor!r}; choose one of: {names} (substitute names "

@@ -19,6 +19,13 @@ SWD patches and is dropped, so no tensor of all generated images is ever built (
 be 15.7 GB).  The computation is torch-fidelity's own (its feature extractor, FID statistics, KID subsets and
 real-set cache), only fed batch by batch.
 
+Resizing before the features (:class:`FeatureResize`, FID/KID only; SWD always sees the images as they are):
+by default none, and torch-fidelity's Inception resizes to 299 px itself.  FastGAN's reference pipeline at
+1024 px differs, and a recipe can follow it: its ``eval.py`` saves the samples nearest-resized to 512 px, and its
+``benchmarking/fid.py`` (``--size 256``) resizes both sets to 256 x 256 with torchvision's ``Resize`` on PIL
+images, PIL's bilinear filter, which widens with the shrink factor (antialiasing), and 8-bit output.  Here:
+``F.interpolate`` nearest, then bilinear with ``antialias=True`` (the same filter as PIL's), rounded to uint8.
+
 KID: with a 100-image real set and a subset size of 100, every subset holds the whole real set, so ``kid_std``
 only reflects the variation of the generated subsets and is not a confidence interval; the result says so in
 ``kid_std_kind`` (``fake-subsets-only``, or ``both-sets-subsampled`` when the subset is smaller than the real
@@ -35,6 +42,7 @@ from pathlib import Path
 from typing import Dict, Iterable, Optional, Union
 
 import torch
+import torch.nn.functional as F
 import torch_fidelity
 from torch.utils.data import Dataset
 from torch_fidelity import metric_fid, metric_kid
@@ -69,6 +77,43 @@ class FidelityResult:
     swd_s: float = 0.0  # wall time of SWD
     generate_s: float = 0.0  # wall time spent waiting for the streamed generated batches
     kid_std_kind: str = "both-sets-subsampled"  # or fake-subsets-only: see kid_std_kind()
+
+
+def nearest_resize(images: torch.Tensor, side: int) -> torch.Tensor:
+    """uint8 [N, C, H, W] -> uint8 [N, C, side, side], nearest neighbour (``F.interpolate``'s default mode)."""
+    return F.interpolate(images, size=(side, side), mode="nearest")
+
+
+def antialiased_resize(images: torch.Tensor, side: int, chunk: int = 16) -> torch.Tensor:
+    """uint8 [N, C, H, W] -> uint8 [N, C, side, side]: bilinear with antialiasing (PIL's filter), rounded;
+    ``chunk`` images at a time, so a 1024 px set never exists in float at once."""
+    out = [F.interpolate(x.float(), size=(side, side), mode="bilinear", align_corners=False, antialias=True)
+           .round_().clamp_(0, 255).to(torch.uint8) for x in images.split(chunk)]
+    return torch.cat(out) if out else images
+
+
+@dataclass(frozen=True)
+class FeatureResize:
+    """What happens to the images before the feature extractor (see the module docstring); the default: nothing.
+
+    ``gen_nearest``: generated images first nearest-resized to this side; ``size``: then both sets resized to
+    ``size`` x ``size``, antialiased."""
+
+    size: Optional[int] = None
+    gen_nearest: Optional[int] = None
+
+    def real(self, images: torch.Tensor) -> torch.Tensor:
+        return images if self.size is None else antialiased_resize(images, self.size)
+
+    def fake(self, images: torch.Tensor) -> torch.Tensor:
+        if self.gen_nearest is not None:
+            images = nearest_resize(images, self.gen_nearest)
+        return self.real(images)
+
+    @property
+    def tag(self) -> str:
+        """What the real set's feature cache must tell apart: empty when nothing is resized."""
+        return "" if self.size is None else f"|resize{self.size}"
 
 
 class UInt8Images(Dataset):
@@ -129,21 +174,23 @@ def kid_std_kind(kid_subset_size: int, n_real: int) -> str:
 
 def evaluate_fidelity(fake: torch.Tensor, real: torch.Tensor, extractor: Union[ExtractorChoice, str],
                       kid_subset_size: Optional[int], cache_dir: Path, seed: int, *,
-                      cuda: Optional[bool] = None, batch_size: int = 64) -> FidelityResult:
+                      cuda: Optional[bool] = None, batch_size: int = 64,
+                      resize: FeatureResize = FeatureResize()) -> FidelityResult:
     """FID, KID (mean and std over 100 subsets) and SWD of ``fake`` against ``real`` (uint8 [N, C, H, W])."""
     _check(fake, "the generated set")
     return evaluate_fidelity_stream(fake.split(batch_size), len(fake), real, extractor, kid_subset_size, cache_dir,
-                                    seed, cuda=cuda, batch_size=batch_size)
+                                    seed, cuda=cuda, batch_size=batch_size, resize=resize)
 
 
 def evaluate_fidelity_stream(fake_batches: Iterable[torch.Tensor], n_fake: int, real: torch.Tensor,
                              extractor: Union[ExtractorChoice, str], kid_subset_size: Optional[int],
                              cache_dir: Path, seed: int, *, cuda: Optional[bool] = None,
-                             batch_size: int = 64) -> FidelityResult:
+                             batch_size: int = 64, resize: FeatureResize = FeatureResize()) -> FidelityResult:
     """:func:`evaluate_fidelity` with the generated set streamed: ``fake_batches`` yields ``n_fake`` images in
     uint8 [b, C, H, W] batches (e.g. straight from a generator).  Each batch is turned into its features and
     its SWD patches and dropped, so memory grows with the batch plus, per image, one feature vector and
-    ``patches_per_image`` patches per pyramid level, never with the image size times the sample count."""
+    ``patches_per_image`` patches per pyramid level, never with the image size times the sample count.
+    ``resize`` changes what the features see (FID/KID), never SWD."""
     _check(real, "the real set")
     if n_fake < 2:
         raise UserError(f"the generated set needs at least 2 images for FID/KID, got {n_fake}")
@@ -154,10 +201,11 @@ def evaluate_fidelity_stream(fake_batches: Iterable[torch.Tensor], n_fake: int, 
     kid_size = clamp_kid_subset(kid_subset_size, n_fake, len(real))
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    real_name = real_cache_name(real, choice.name, preprocessing)  # hashes the real set: once per evaluation
+    real_name = real_cache_name(real, choice.name, preprocessing + resize.tag)  # hashes the set once
     use_cuda = torch.cuda.is_available() if cuda is None else cuda
     weights = {"feature_extractor_weights_path": str(choice.weights_path)} if choice.weights_path else {}
-    kw = dict(input2=UInt8Images(real, rgb), fid=True, kid=True, kid_subset_size=kid_size, kid_subsets=KID_SUBSETS,
+    real_seen = UInt8Images(resize.real(real), rgb)  # what the features see of the real set
+    kw = dict(input2=real_seen, fid=True, kid=True, kid_subset_size=kid_size, kid_subsets=KID_SUBSETS,
               feature_extractor=choice.name, **weights, cache=True, cache_root=str(cache_dir),
               input2_cache_name=real_name, rng_seed=seed, cuda=use_cuda, batch_size=batch_size, save_cpu_ram=True,
               verbose=False)
@@ -165,7 +213,7 @@ def evaluate_fidelity_stream(fake_batches: Iterable[torch.Tensor], n_fake: int, 
     fe = tf_utils.create_feature_extractor(choice.name, list(dict.fromkeys(layers.values())), **kw)
     swd_device = torch.device("cuda") if use_cuda else None
     plan = make_plan(real.shape[1:], max(n_fake, len(real)), torch.Generator().manual_seed(seed))
-    fake_feats, patches, t = _consume(fake_batches, n_fake, real, fe, plan, rgb, use_cuda)
+    fake_feats, patches, t = _consume(fake_batches, n_fake, real, fe, plan, rgb, use_cuda, resize)
     t0 = time.perf_counter()
     real_feats = tf_utils.extract_featuresdict_from_input_id_cached(2, fe, **kw)
     stats_fake = metric_fid.fid_featuresdict_to_statistics(fake_feats, layers["fid"])
@@ -184,7 +232,8 @@ def evaluate_fidelity_stream(fake_batches: Iterable[torch.Tensor], n_fake: int, 
         kid_std_kind=kid_std_kind(kid_size, len(real)))
 
 
-def _consume(batches: Iterable[torch.Tensor], n: int, real: torch.Tensor, fe, plan, rgb: bool, cuda: bool):
+def _consume(batches: Iterable[torch.Tensor], n: int, real: torch.Tensor, fe, plan, rgb: bool, cuda: bool,
+             resize: FeatureResize = FeatureResize()):
     """Features and SWD patches of the streamed generated images, and the time spent on each part."""
     feats: Dict[str, list] = {}
     patches = PatchCollector(plan, "the generated set")
@@ -198,7 +247,8 @@ def _consume(batches: Iterable[torch.Tensor], n: int, real: torch.Tensor, fe, pl
         if batch is None:
             break
         _check_batch(batch, real, count, n)
-        x = batch.expand(-1, 3, -1, -1) if rgb and batch.shape[1] == 1 else batch
+        x = resize.fake(batch)
+        x = x.expand(-1, 3, -1, -1) if rgb and x.shape[1] == 1 else x
         with torch.no_grad():
             out = fe.convert_features_tuple_to_dict(fe(x.cuda(non_blocking=True) if cuda else x))
         for k, v in out.items():

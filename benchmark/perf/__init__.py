@@ -2,6 +2,7 @@
 
 Measurements, each side by side in one process (see the modules): :mod:`.loop` (our training step
 vs a bare PyTorch loop), :mod:`.pipeline` (what the loaders deliver vs what the models consume),
+:mod:`.decode` (JPEG decode and the DeiT train pipeline per CPU core, and the cores that feed a GPU),
 :mod:`.fid` (second FID evaluation with cached real statistics vs the first), :mod:`.profile` (our
 throughput protocol vs an independent plain timing loop) and, when present, :mod:`.gan_step` (the GAN
 loop vs a bare G/D step).  :func:`run_perf` returns one JSON-ready dict with the environment, the targets
@@ -21,7 +22,7 @@ from benchmark.train.classify import Progress
 LOOP_TARGET = 0.95  # ours >= 0.95 x the bare loop's img/s
 HAS_GAN = importlib.util.find_spec("benchmark.perf.gan_step") is not None
 DEFAULT_SUITE = RECOGNITION  # the loop and data parts time the recognition harness
-PARTS = ("loop", "data", "fid", "profile", "roofline") + (("gan",) if HAS_GAN else ())
+PARTS = ("loop", "data", "fid", "profile", "roofline", "decode") + (("gan",) if HAS_GAN else ())
 PROFILE_CPU_BATCH = 32  # the profile part's batch on a CPU (timm's 256 on a GPU)
 
 
@@ -55,7 +56,22 @@ def run_perf(models: Sequence[str], device: str, steps: int, windows: int, parts
         out["gan"] = _gan(device, steps, windows, say)
     if "roofline" in parts:
         out["roofline"] = _roofline(models, device, steps, windows, say)
+    if "decode" in parts:
+        out["decode"] = _decode(say)
     return out
+
+
+def _decode(say) -> Dict[str, Any]:
+    """Images/s per CPU core of JPEG decode and of the DeiT train pipeline (:mod:`.decode`), and the cores that
+    feed one GPU at a published ResNet-50 training rate."""
+    from benchmark.perf.decode import measure_decode
+
+    row = measure_decode()
+    say(f"  decode: {row['decode_img_per_s']:.0f} img/s per core (torchvision {row['tv_decode_img_per_s']:.0f}), "
+        f"DeiT pipeline {row['pipeline_img_per_s']:.0f} img/s per core")
+    for gpu, need in row["cores_per_gpu"].items():
+        say(f"  decode: {need['cores']:.0f} cores per {gpu} ({need['gpu_train_img_per_s']} img/s)")
+    return row
 
 
 def _roofline(models, device, steps, windows, say) -> Dict[str, Any]:

@@ -19,7 +19,7 @@ duplicate counts once), every task in one file.  The first columns are timm's (`
 Then ours, in the record's own names (``docs/records.md`` says what each means): the setting (task, suite,
 preset, dataset, recipe identity, seed, family, budget), the convergence test, then every other scalar field of
 the record, sorted by name.  A list (per-scale figures) is joined with ``;``; nested objects (``env``,
-``config``, ``history``, the tuning record) stay in the records.  It imports pandas only, like the report.
+``config``, ``history``, the tuning record, a per-family recipe row) stay in the records.  It imports pandas only, like the report.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ TIMM_COLUMNS = {
 LEADING = ("task", "suite", "preset", "dataset", "recipe", "recipe_id", "family", "budget", "ablation", "seed",
            "converged", "params", "gmacs", "device", "precision", "machine", "run_id", "run_key")
 #: Record fields left out: nested objects, and what the row already says another way.
-DROPPED = ("env", "config", "history", "execution_tuning", "status", "error", "skipped")
+DROPPED = ("env", "config", "history", "execution_tuning", "recipe_row", "status", "error", "skipped")
 
 
 def flat_rows(counted: pd.DataFrame) -> pd.DataFrame:

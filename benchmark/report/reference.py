@@ -46,6 +46,41 @@ def compare(yours: pd.DataFrame, reference: pd.DataFrame, spec) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+FIELD_NAMES = {"recipe_id": "recipe identity", "feature_extractor": "feature extractor",
+               "sifid_extractor": "SIFID extractor"}
+
+
+def unmatched(yours: pd.DataFrame, reference: pd.DataFrame, spec) -> List[str]:
+    """One line per setting of yours (for ``spec``'s task) that no reference run shares, naming every field
+    that differs from the nearest reference setting (the fewest fields apart, the same model first)."""
+    keys = list(dict.fromkeys([*KEYS, *spec.split_by]))
+    a, b = _done(yours, spec, keys), _done(reference, spec, keys)
+    if a.empty:
+        return []
+    theirs = [] if b.empty else list(b[keys].drop_duplicates().itertuples(index=False, name=None))
+    lines = []
+    for key in a[keys].drop_duplicates().itertuples(index=False, name=None):
+        if key in theirs:
+            continue
+        what = f"`{dict(zip(keys, key))['model']}` ({spec.name}, preset {dict(zip(keys, key))['preset']})"
+        if not theirs:
+            lines.append(f"{what}: the reference has no completed {spec.name} run")
+            continue
+        nearest = min(theirs, key=lambda ref: _distance(keys, key, ref))
+        lines.append(f"{what}: {_differences(keys, key, nearest)}")
+    return lines
+
+
+def _distance(keys: List[str], mine: tuple, ref: tuple) -> tuple:
+    differ = [k for k, x, y in zip(keys, mine, ref) if x != y]
+    return len(differ), "model" in differ
+
+
+def _differences(keys: List[str], mine: tuple, ref: tuple) -> str:
+    return "; ".join(f"{FIELD_NAMES.get(k, k)} yours `{x}`, reference `{y}`"
+                     for k, x, y in zip(keys, mine, ref) if x != y)
+
+
 def _done(frame: pd.DataFrame, spec, keys: List[str]) -> pd.DataFrame:
     if frame.empty:
         return frame

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import pandas as pd
 
@@ -84,11 +84,27 @@ def _reference_section(frame: pd.DataFrame, reference_dir: Optional[Path], specs
         table = reference.compare(frame, ref, spec)
         if not table.empty:
             parts.append(f"### {spec.title}\n\n{tables.to_markdown(table)}")
+    missing = _unmatched(frame, ref, specs)
     if not parts:
         return ("## Your runs beside the reference\n\nNone of your completed runs matches a reference run (same "
-                f"task, preset, recipe, dataset and model) in `{reference_dir}`.\n")
+                "task, preset, recipe identity, dataset and model, and the same feature extractor, image and "
+                f"other settings the task's tables split by) in `{reference_dir}`.{missing}\n")
     notes = reference.NOTES.format(reference=reference_dir)
-    return "## Your runs beside the reference\n\n" + notes + "\n\n" + "\n".join(parts)
+    return "## Your runs beside the reference\n\n" + notes + "\n\n" + "\n".join(parts) + missing
+
+
+UNMATCHED_SHOWN = 40  # lines of "what differs"; the rest are counted
+
+
+def _unmatched(frame: pd.DataFrame, ref: pd.DataFrame, specs) -> str:
+    """Your settings without a reference run, each with every field that differs from the nearest one."""
+    lines = [line for spec in specs.values() for line in reference.unmatched(frame, ref, spec)]
+    if not lines:
+        return ""
+    more = len(lines) - UNMATCHED_SHOWN
+    shown = lines[:UNMATCHED_SHOWN] + ([f"... and {more} more"] if more > 0 else [])
+    return ("\n\nNot matched (what differs from the nearest reference run):\n\n"
+            + "\n".join(f"- {line}" for line in shown) + "\n")
 
 
 def _tasks(frame: pd.DataFrame) -> pd.Series:
@@ -186,6 +202,23 @@ def _verdict_section(frame: pd.DataFrame, out: Path) -> str:
     (out / "verdicts.tex").write_text(tables.to_latex(latex, "Verdicts on the claims of the SASE paper"))
     notes = VERDICT_NOTES.format(alpha=verdicts.ALPHA, min_seeds=verdicts.MIN_SEEDS, power=verdicts.POWER)
     return f"{title}{tables.to_markdown(shown)}\n{notes}\n\nAlso as [CSV](verdicts.csv) and [LaTeX](verdicts.tex).\n"
+
+
+def verdict_summary(report: Path) -> List[str]:
+    """The verdicts ``report/verdicts.csv`` holds, for the console: per setting, one line per claim with its
+    verdict and seeds (A / B); deciding presets first, as in the report."""
+    try:
+        table = pd.read_csv(Path(report) / "verdicts.csv")
+    except (FileNotFoundError, pd.errors.EmptyDataError):
+        table = pd.DataFrame()
+    if table.empty:
+        return ["verdicts: none (no completed runs)"]
+    lines = [f"verdicts on the paper's claims ({len(table)}; the tests behind them are in the report):"]
+    for (setting, budget), rows in table.groupby(["setting", table["budget"].fillna("-")], sort=False):
+        lines.append(f"  {setting}" + ("" if budget == "-" else f", budget {budget}") + ":")
+        width = max(len(str(v)) for v in rows["verdict"])
+        lines += [f"    {r.verdict:<{width}}  {r.claim}  (seeds {r.n_a} / {r.n_b})" for r in rows.itertuples()]
+    return lines
 
 
 def _verdict_display(table: pd.DataFrame) -> pd.DataFrame:

@@ -52,7 +52,7 @@ def task_section(spec, frame: pd.DataFrame, preset: str, results_dir: Path, out:
 
 
 def _setting(spec, group, preset, split, results_dir, out, published, histories, titled) -> str:
-    metrics = [c.field for c in spec.columns] + ["wall_s"]
+    metrics = [c.field for c in spec.columns] + ["wall_s"] + paper.summary_fields(spec)
     summary = tables.summarize(group, metrics, _group_keys(spec, group))
     table = tables.spec_table(summary, spec.columns, spec.convergence is not None)
     label = ", ".join(tables.cell(v) for v in split.values())
@@ -67,7 +67,7 @@ def _setting(spec, group, preset, split, results_dir, out, published, histories,
     drawn = [line for name in spec.plots for line in plots.SECTION_PLOTS[name](section)]
     title = f"### {label}\n\n" if titled else ""
     return (f"{title}{_bold(caveat)}{_per_budget(table, summary)}\n{notes}\n\n{links}\n\n"
-            f"{published_block(spec, summary, published, stem, out)}\n" + "\n\n".join(drawn) + "\n")
+            f"{published_block(spec, summary, published, stem, out, group)}\n" + "\n\n".join(drawn) + "\n")
 
 
 def converged_note(spec) -> str:
@@ -114,18 +114,25 @@ def _fmt(value: object) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
-def published_block(spec, summary: pd.DataFrame, published: Optional[pd.DataFrame], stem: str, out: Path) -> str:
-    """Reproduced beside published where the setting matches; else one sentence saying why not."""
+def published_block(spec, summary: pd.DataFrame, published: Optional[pd.DataFrame], stem: str, out: Path,
+                    runs: Optional[pd.DataFrame] = None) -> str:
+    """Reproduced beside published where setting and recipe match; else one sentence saying why not, and
+    each published number of the setting refused for its recipe with the difference."""
     if published is None or summary.empty or spec.published is None:
         return ""
-    comparison = paper.compare(summary, published, spec)
+    comparison = paper.compare(summary, published, spec, runs)
+    refused = paper.refusals(summary, published, spec, runs)
+    listed = "".join(f"- {tables.cell(line)}\n" for line in refused)
+    why = ("\n**Not compared** (a published number stands only beside runs of the same kind of recipe: "
+           f"optimiser family, epochs, resolution, classes):\n\n{listed}" if refused else "")
     if comparison.empty:
         reason = spec.not_comparable(summary.iloc[0].to_dict())
         return (f"**Published numbers** are not set beside these runs: {reason} They are listed in "
-                "[Published reference numbers](#published-reference-numbers).\n")
+                f"[Published reference numbers](#published-reference-numbers).\n{why}")
     links = tables.write_table(comparison, out, f"{stem}_vs_published", f"{stem}: reproduced vs published")
-    return ("**Reproduced vs published** (difference = reproduced - published; `verified`: see "
-            f"`results/paper/published.csv`):\n\n{tables.to_markdown(comparison)}\n{links}\n")
+    return ("**Reproduced vs published** (difference = reproduced - published; `compared`: our field, the last "
+            "epoch's `top1` or the best epoch's `top1_best` as the source reports; `verified`: see "
+            f"`results/paper/published.csv`):\n\n{tables.to_markdown(comparison)}\n{links}\n{why}")
 
 
 MAX_STEM = 150  # bytes; the longest suffix added is ~30, file names may be 255

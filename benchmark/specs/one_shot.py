@@ -1,8 +1,9 @@
 """The one-shot task as data: SIFID, structure and diversity on single photos, the paper's one-shot claim.
 
 The paper claims SASE-SinGAN "preserves structure better than SinGAN".  Our reading, as data: a lower SIFID
-(the published measure) and a higher SSIM at the coarsest scale (the weight-free structure measure), each
-a superiority test per image over seeds; the SSIM claim only together with diversity not worse by more than
+(the published measure; as published only with torchvision's Inception-v3 weights, :data:`PUBLISHED_SIFID`)
+and a higher SSIM at the coarsest scale (the weight-free structure measure), each a superiority test per
+image over seeds; the SSIM claim only together with diversity not worse by more than
 ``DIVERSITY_MARGIN`` (copying the photo would win SSIM).
 """
 
@@ -15,6 +16,9 @@ from benchmark.config import SinGANRecipe
 from benchmark.spec import FRECHET, NON_NEGATIVE, POSITIVE_COUNT, Claim, Column, Guard, Option, TaskSpec
 
 NAME = "one-shot"
+# the published SIFID's features, as ``sifid_extractor`` records them (benchmark.metrics.sifid.PUBLISHED_LABEL):
+# SinGAN's script, torchvision's ImageNet Inception-v3, the 64 channels of Conv2d_2b_3x3 (before its first max-pool)
+PUBLISHED_SIFID = "inception-v3-torchvision:Conv2d_2b_3x3"
 
 COLUMNS = (
     Column("params", "params G (M)", 3, 1e-6, spread=False, valid=NON_NEGATIVE),
@@ -45,8 +49,10 @@ NOTES = (
     "Image `{image}` of `{dataset}`, resized to {img_h}x{img_w} px ({num_scales} scales, factor {scale_factor}), "
     "{iters_per_scale} iterations per scale. SIFID: Fréchet distance between the spatial features of the real "
     "image and of each of {sifid_samples} random samples, averaged (SinGAN's measure), features "
-    "`{sifid_extractor}`: NOT comparable to published SIFIDs unless that is Inception-v3. SSIM coarse: SSIM "
-    "between the real image and the samples at the coarsest scale (weight-free; higher keeps more structure). "
+    "`{sifid_extractor}`: comparable to published SIFIDs only when that is `" + PUBLISHED_SIFID + "` (SinGAN's "
+    "script: torchvision's ImageNet Inception-v3, the 64 channels before its first max-pool, input 2x-1). SSIM "
+    "coarse: SSIM between the real image and the samples at the coarsest scale (weight-free; higher keeps more "
+    "structure). "
     "patch SWD: sliced Wasserstein distance between 7x7 patches (weight-free). Diversity: SinGAN's per-pixel "
     "std over samples divided by the image's std. GMACs: fvcore multiply-adds of one sample through every "
     "scale ({flops_counter}). s / scale: mean training seconds per scale on the device shown. Mean ± std "
@@ -60,10 +66,14 @@ def console(r: Mapping[str, Any]) -> str:
 
 
 def caveat(split: Mapping[str, Any]) -> str:
-    if "inception" in str(split.get("sifid_extractor")).lower():
+    label = str(split.get("sifid_extractor"))
+    if label == PUBLISHED_SIFID:
         return ""
-    return (f"SIFID features: `{split.get('sifid_extractor')}`, a substitute for Inception-v3: not comparable "
-            "to published SIFIDs.")
+    if "inception" in label.lower():
+        return (f"SIFID features: `{label}`, Inception-v3 but not the published SIFID's features "
+                f"(`{PUBLISHED_SIFID}`: torchvision's ImageNet weights, 64 channels before the first max-pool): "
+                "not comparable to published SIFIDs.")
+    return (f"SIFID features: `{label}`, a substitute for Inception-v3: not comparable to published SIFIDs.")
 
 
 SPEC = TaskSpec(
@@ -73,8 +83,12 @@ SPEC = TaskSpec(
     split_by=("dataset", "image", "sifid_extractor", "recipe_id"), identity=("device", "precision", "machine"),
     profile="benchmark.profile_cmd:profile_one_shot",
     plots=("learning_curve", "sample_grids"), notes=NOTES, claims=CLAIMS, caveat=caveat,
-    options=(Option("--inception-weights", "inception_weights",
-                    "local Inception-v3 weights (pt_inception-2015-12-05) for SIFID as published", is_file=True),),
+    options=(Option("--sifid-weights", "sifid_weights",
+                    "torchvision's ImageNet Inception-v3 weights (inception_v3_google-0cc3c7bd.pth; also found in "
+                    "the torch hub cache) for the published SIFID: Conv2d_2b_3x3, 64 channels", is_file=True),
+             Option("--inception-weights", "inception_weights",
+                    "local Inception-v3 weights (pt_inception-2015-12-05): SIFID at their Conv2d_4a_3x3, not the "
+                    "published SIFID (--sifid-weights)", is_file=True)),
     convergence=convergence.ONE_SHOT,
     palette={"SinGAN": "#1f77b4", "SASE-SinGAN": "#d62728"},
 )

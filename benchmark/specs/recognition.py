@@ -58,7 +58,9 @@ def console(r: Mapping[str, Any]) -> str:
 
 
 def published_key(row: Mapping[str, Any]) -> Optional[str]:
-    """The paper preset is ImageNet-1k at 224 px by definition; nothing else meets a published number."""
+    """The paper preset's ImageFolder is taken for ImageNet-1k; nothing else meets a published number.  Which
+    published numbers then stand beside the runs is the recipe's business: optimiser family, epochs,
+    resolution and number of classes must equal the published row's (:mod:`benchmark.report.published`)."""
     if row.get("preset") == "paper" and str(row.get("dataset")).startswith("image_folder"):
         return "imagenet-1k"
     return None
@@ -67,7 +69,8 @@ def published_key(row: Mapping[str, Any]) -> Optional[str]:
 def not_comparable(row: Mapping[str, Any]) -> str:
     preset, dataset = row.get("preset"), row.get("dataset")
     if preset == "paper":
-        return f"dataset `{dataset}` is not an ImageNet-1k folder, so no published number applies."
+        return (f"no published number on ImageNet-1k was trained under the kind of recipe these runs on `{dataset}` "
+                "were (optimiser family, epochs, resolution and classes must all match).")
     return (f"these runs train small 32 px models on `{dataset}` (preset `{preset}`), while the published "
             "numbers are ImageNet-1k at 224 px with the papers' recipes: different data, resolution, model "
             "size and recipe, so no difference is shown.")

@@ -31,19 +31,28 @@ def _seconds_per_step(step: Callable[[], None]) -> float:
 
 def recognition_seconds(plan) -> Optional[Dict[str, float]]:
     """Seconds of training per model (all its seeds) of a recognition plan on in-memory data; None otherwise."""
-    preset, recipe = plan.preset, plan.preset.recipe
-    if preset.data.name != "fashion_mnist":
+    if plan.preset.data.name != "fashion_mnist":
         return None  # an ImageFolder's size is only known once it is scanned
-    steps = (preset.data.train_subset or FASHION_MNIST_TRAIN) // recipe.batch_size
+    return {name: _classifier_step(name, plan) * _steps(name, plan) * len(plan.seeds) for name in plan.models}
+
+
+def _recipe(name: str, plan):
+    """The recipe ``name`` trains under (its row of a per-family table applied)."""
+    return plan.preset.recipe.for_model(MODELS.get(name).family, name)
+
+
+def _steps(name: str, plan) -> int:
+    recipe = _recipe(name, plan)
+    steps = (plan.preset.data.train_subset or FASHION_MNIST_TRAIN) // recipe.batch_size
     if recipe.max_steps_per_epoch:
         steps = min(steps, recipe.max_steps_per_epoch)
-    return {name: _classifier_step(name, plan) * steps * recipe.epochs * len(plan.seeds) for name in plan.models}
+    return steps * recipe.epochs
 
 
 def _classifier_step(name: str, plan) -> float:
     from benchmark.tasks.recognition import build_model
 
-    preset, recipe, entry = plan.preset, plan.preset.recipe, MODELS.get(name)
+    preset, recipe, entry = plan.preset, _recipe(name, plan), MODELS.get(name)
     torch.manual_seed(0)
     size, chans = preset.data.img_size, model_channels(entry, preset.data.name)
     model = build_model(name, 10, chans, recipe.drop_path, size).to(plan.device)

@@ -5,8 +5,11 @@ random samples (random noise at every scale, a generator seeded from the run's s
 are compared with the training image at the finest scale:
 
 * ``sifid``: SIFID (:mod:`benchmark.metrics.sifid`), mean over the samples, with the
-  extractor and layer in ``sifid_extractor`` (Inception-v3 ``Conv2d_4a_3x3`` when its
-  weights are here, else the named substitute; see that module);
+  extractor and layer in ``sifid_extractor``: the published SIFID
+  (``inception-v3-torchvision:Conv2d_2b_3x3``, torchvision's ImageNet Inception-v3) when
+  its weights are here (``--sifid-weights`` or the torch hub cache), else torch-fidelity's
+  Inception-v3 at ``Conv2d_4a_3x3`` with ``--inception-weights``, else the named
+  substitute (see that module's :func:`~benchmark.metrics.sifid.choose_spatial_extractor`);
 * ``ssim_coarse`` (the structure metric, named in ``structure_metric``) and
   ``patch_swd`` (:mod:`benchmark.metrics.structure`), both weight-free;
 * ``diversity`` (:mod:`benchmark.metrics.diversity`), SinGAN's measure;
@@ -34,8 +37,7 @@ from benchmark.errors import UserError
 from benchmark.metrics import profile
 from benchmark.metrics.diversity import pixel_diversity
 from benchmark.metrics.environment import device_name
-from benchmark.metrics.extractors import choose_extractor
-from benchmark.metrics.sifid import SpatialExtractor, sifid_images, spatial_extractor
+from benchmark.metrics.sifid import SpatialExtractor, choose_spatial_extractor, sifid_images
 from benchmark.metrics.structure import patch_swd, ssim_coarse
 from benchmark.models import MODELS
 from benchmark.paths import cache_dir
@@ -100,13 +102,15 @@ def measure_pyramid_cost(factory: SinGANFactory, pyr: Pyramid, device: str) -> D
 
 
 def _spatial_extractor(ctx, paths) -> SpatialExtractor:
-    """Inception-v3 when its weights are here, else the few-shot suite's substitute (rank 0 first)."""
+    """The published SIFID when torchvision's Inception-v3 weights are here, else the next choice of
+    :func:`~benchmark.metrics.sifid.choose_spatial_extractor` (rank 0 first: it may write a cache)."""
     if not ctx.dist.is_main:
         ctx.dist.barrier()
-    choice = choose_extractor(nc=3, cache_dir=paths["cache"], inception_weights=ctx.options.get("inception_weights"))
+    extractor = choose_spatial_extractor(paths["cache"], ctx.options.get("sifid_weights"),
+                                         ctx.options.get("inception_weights"))
     if ctx.dist.is_main:
         ctx.dist.barrier()
-    return spatial_extractor(choice)
+    return extractor
 
 
 def _paths(ctx) -> Dict[str, Path]:
@@ -131,9 +135,13 @@ def evaluate_pyramid(pyr: Pyramid, data: SingleImage, recipe: SinGANRecipe, extr
 def save_pictures(pyr: Pyramid, data: SingleImage, recipe: SinGANRecipe, model: str, seed: int,
                   paths: Dict[str, Path]) -> None:
     grid = sample(pyr, recipe.grid_samples, torch.Generator().manual_seed(seed + 12345))
-    save_sample_grid(grid, paths["grid"])
+    (h, w), last = data.geometry.sizes[-1], data.geometry.num_scales - 1
+    title = (f"{model}, seed {seed}, {data.name}\n{len(grid)} samples at scale {last} ({h}x{w} px), "
+             f"{recipe.iters_per_scale:,} iterations per scale")
+    save_sample_grid(grid, paths["grid"], title=title)
     steps = sample_per_scale(pyr, torch.Generator().manual_seed(seed + 12346))
-    save_pyramid_picture([r.cpu() for r in pyr.reals], steps, paths["pyramid"], f"{model} on {data.name}")
+    save_pyramid_picture([r.cpu() for r in pyr.reals], steps, paths["pyramid"],
+                         f"{model} on {data.name}, seed {seed}, {recipe.iters_per_scale:,} iterations per scale")
 
 
 def choose_threads(ctx, factory: SinGANFactory, data: SingleImage,

@@ -18,6 +18,7 @@ import torch
 
 from benchmark.convergence import judge
 from benchmark.data.loaders import build_loaders
+from benchmark.errors import UserError
 from benchmark.metrics.cost import classifier_cost
 from benchmark.metrics.memory import track_peak_memory
 from benchmark.models import MODELS, TIMM_PREFIX, model_channels
@@ -49,11 +50,13 @@ def build_model(name: str, num_classes: int, in_chans: int, drop_path: float,
 
 def run_recognition(ctx) -> Dict[str, Any]:
     entry = MODELS.get(ctx.model)
-    preset, recipe, dist = ctx.preset, ctx.preset.recipe, ctx.dist
+    preset, dist = ctx.preset, ctx.dist
+    recipe = preset.recipe.for_model(entry.family, ctx.model)  # with its row of the recipe's per-family table
     in_chans = model_channels(entry, preset.data.name)
     loaders = build_loaders(preset.data, recipe.batch_size, in_chans, ctx.seed, ctx.data_path,
                             recipe.max_steps_per_epoch, rank=dist.rank, world=dist.world, recipe=recipe,
                             device=ctx.device)
+    require_training(recipe, loaders, dist.world)
     ex = precision.resolve(preset.runtime, ctx.device)
     torch.manual_seed(ctx.seed)  # the same initial weights on every rank
     model = build_model(ctx.model, loaders.num_classes, in_chans, recipe.drop_path,
@@ -74,14 +77,35 @@ def run_recognition(ctx) -> Dict[str, Any]:
         if dist.is_main else {}
     dist.barrier()
     ema = {k: final[k] for k in ("top1_ema", "top5_ema") if k in final}
-    out = {"dataset": loaders.dataset, "top1": final["top1"], "top5": final["top5"], **ema,
+    out = {"dataset": loaders.dataset, "top1": final["top1"], "top5": final["top5"], **best_epoch(history), **ema,
            "eval_samples": final["val_samples"], "val_set_size": loaders.val_samples,
            "eval_img_size": preset.data.img_size, "epochs": recipe.epochs, "history": history,
+           "optimizer": recipe.optimizer, "num_classes": loaders.num_classes,
            "global_batch": recipe.batch_size * dist.world, "lr_effective": recipe.lr * scale,
            "weights_digest": state_digest(model), "checkpoint_saves": ckpt.saves, **ckpt.record(),
            **cost, **memory, **{f"train_{k}": v for k, v in ex.as_record().items()},
-           "train_cpu_threads": tuning.get("cpu_threads"), "execution_tuning": tuning or None}
+           "train_cpu_threads": tuning.get("cpu_threads"), "execution_tuning": tuning or None,
+           "recipe_row": preset.recipe.row(entry.family, ctx.model) if preset.recipe.per_family else None}
     return {**out, **judge("recognition", out)}
+
+
+def require_training(recipe, loaders, world: int) -> None:
+    """A run that would take no optimiser step is a user error, raised before any model is built (it used to
+    end as a ``completed`` record of an untrained model)."""
+    if recipe.epochs < 1:
+        raise UserError(f"recipe.epochs = {recipe.epochs}: nothing would train; pass --epochs N with N >= 1")
+    if len(loaders.train) == 0:
+        raise UserError(f"{loaders.dataset} gives no training step per epoch: each of the {world} process(es) gets "
+                        f"fewer than one batch of {recipe.batch_size} training images, and the incomplete batch is "
+                        "dropped (drop_last). Pass a smaller --batch-size (at most the training images per "
+                        "process) or train on more images.")
+
+
+def best_epoch(history) -> Dict[str, Any]:
+    """The epoch of the highest validation top-1 (the first of equals) and its top-5: what DeiT's, Swin's and
+    PVT's trainers log as their maximum accuracy, beside ``top1``, the last epoch's."""
+    best = max(history, key=lambda row: row["top1"])
+    return {"top1_best": best["top1"], "top1_best_epoch": best["epoch"], "top5_at_best": best["top5"]}
 
 
 def _tune(ex, model, ctx, num_classes: int, shape):

@@ -12,7 +12,11 @@ checkpoint ``recipe.fid_select`` picks (recorded as ``fid_selection``).  Evaluat
 runs on seeded RNGs that are restored afterwards, so two evaluations of one checkpoint
 agree and training continues exactly as without them.  FID and KID use the feature
 extractor chosen by :func:`benchmark.metrics.extractors.choose_extractor` (Inception-v3
-when its weights are here, else a named substitute); SWD needs no weights.
+when its weights are here, else a named substitute); SWD needs no weights.  What the
+features see follows the reference's FID pipeline where the recipe says so
+(``fid_gen_nearest``, ``fid_resize``: at 1024 px, samples nearest-resized to 512 px,
+then both sets shrunk to 256 px, antialiased; recorded; see
+:class:`benchmark.metrics.fidelity.FeatureResize`).
 """
 
 from __future__ import annotations
@@ -23,20 +27,20 @@ from pathlib import Path
 from typing import Any, Dict
 
 import torch
-from torchvision.utils import save_image
 
 from benchmark.convergence import judge
 from benchmark.data.few_shot import FewShotSet, fmnist_class, image_folder_flat
 from benchmark.errors import UserError
 from benchmark.metrics.cost import generator_cost
 from benchmark.metrics.extractors import choose_extractor
-from benchmark.metrics.fidelity import evaluate_fidelity_stream
+from benchmark.metrics.fidelity import FeatureResize, evaluate_fidelity_stream
 from benchmark.metrics.memory import track_peak_memory
 from benchmark.models import MODELS
 from benchmark.paths import cache_dir
 from benchmark.train import precision
 from benchmark.train.gan import GANState, init_state, train_gan
 from benchmark.train.gan_sample import FID_MODES, generated_batches, isolated_rng
+from benchmark.train.grids import save_labelled_grid
 from benchmark.train.recon import build_recon_loss
 from benchmark.train.resume import Checkpointer, seed_everything
 
@@ -67,7 +71,7 @@ def evaluate_generator(G: torch.nn.Module, recipe, real: torch.Tensor, extractor
         batches = generated_batches(G, recipe.fid_samples, recipe.nz, gen_seed, device, recipe.eval_batch,
                                     recipe.eval_bn, recipe.recal_batches)
         res = evaluate_fidelity_stream(batches, recipe.fid_samples, real, extractor, recipe.kid_subset_size, cache,
-                                       seed)
+                                       seed, resize=FeatureResize(recipe.fid_resize, recipe.fid_gen_nearest))
     return {"fid": res.fid, "kid": res.kid, "kid_std": res.kid_std, "swd": res.swd,
             "fid_real_samples": res.real_samples, "kid_subset_size": res.kid_subset_size,
             "kid_std_kind": res.kid_std_kind}
@@ -97,7 +101,8 @@ def _callbacks(ctx, recipe, data: FewShotSet, device, paths, extractor, ckpt: Ch
         img = torch.cat(list(generated_batches(s.G_ema, GRID, recipe.nz, seed, device, recipe.eval_batch,
                                                recipe.eval_bn, recipe.recal_batches)))
         paths["samples"].mkdir(parents=True, exist_ok=True)
-        save_image(img.float().div(255), paths["samples"] / f"iter_{s.iteration:07d}.png", nrow=8, padding=1)
+        title = f"{ctx.model}, seed {ctx.seed}\niteration {s.iteration:,} of {recipe.iterations:,} (EMA generator)"
+        save_labelled_grid(img, paths["samples"] / f"iter_{s.iteration:07d}.png", title, nrow=8)
 
     def evaluate(s: GANState) -> Dict[str, Any]:
         out = None
@@ -146,6 +151,7 @@ def run_synthesis(ctx) -> Dict[str, Any]:
            "swd": final["swd"], "feature_extractor": extractor.name, "fid_samples": recipe.fid_samples,
            "fid_real_samples": final["fid_real_samples"], "kid_subset_size": final["kid_subset_size"],
            "fid_generator": "ema", "fid_mode": FID_MODES[recipe.eval_bn], "fid_gen_batch": recipe.eval_batch,
+           "fid_gen_nearest": recipe.fid_gen_nearest, "fid_resize": recipe.fid_resize,
            **pick, "kid_std_kind": final.get("kid_std_kind"), "recon_loss": recon_name,
            "recon_reduction": recipe.recon_reduction, "hflip": recipe.hflip, "sampling": recipe.sampling,
            "tanh": recipe.tanh, "lr": recipe.lr, "ema_decay": recipe.ema_decay,

@@ -130,7 +130,7 @@ class Trainer:
         self.model, self.recipe, self.ex = model, recipe, execution
         self.steps_per_epoch = steps_per_epoch
         self.opt = build_optimizer(unwrap(model), recipe, recipe.lr * lr_scale)
-        self.sched = build_scheduler(self.opt, recipe, steps_per_epoch)
+        self.sched = build_scheduler(self.opt, recipe, steps_per_epoch, lr_scale)
         self.scaler = execution.scaler()
         self.targets = targets or TargetMaker(recipe, num_classes=0)
         self.ckpt = checkpointer or Checkpointer(None, 0)

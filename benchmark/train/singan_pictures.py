@@ -11,19 +11,18 @@ from typing import Sequence
 
 import torch
 from matplotlib.figure import Figure
-from torchvision.utils import save_image
 
 from benchmark.atomic import atomic_save
+from benchmark.train.grids import save_labelled_grid
 
 
 def _atomic_png(path: Path, write) -> Path:
     return atomic_save(path, write)  # mode 0644 like every file the harness writes (mkstemp's 0600 hid them)
 
 
-def save_sample_grid(samples: torch.Tensor, path: Path, nrow: int = 4) -> Path:
-    """Samples [N, 3, H, W] in [-1, 1] as one PNG grid."""
-    return _atomic_png(path, lambda tmp: save_image(samples.add(1).div(2).clamp(0, 1), tmp, nrow=nrow,
-                                                    padding=2, format="png"))
+def save_sample_grid(samples: torch.Tensor, path: Path, nrow: int = 4, title: str = "") -> Path:
+    """Samples [N, 3, H, W] in [-1, 1] as one PNG grid, ``title`` above it."""
+    return save_labelled_grid(samples.add(1).div(2), path, title, nrow=nrow)
 
 
 def _show(ax, img: torch.Tensor) -> None:

@@ -161,13 +161,20 @@ def _key_preset(preset: cfg.Preset) -> Dict[str, Any]:
     return resolved
 
 
+def _outputs() -> frozenset:
+    """The task options that only say where to write something (``Option.measures=False``)."""
+    from benchmark.spec import load_specs
+
+    return frozenset(o.dest for spec in load_specs().values() for o in spec.options if not o.measures)
+
+
 def run_key(suite: cfg.Suite, preset: cfg.Preset, model: str, seed: int, data_path: Optional[str],
             device: str, options: Optional[Mapping[str, Any]] = None) -> str:
     """What makes two runs the same run: the resolved config, the data, the kind of device and the task
     options that change a measurement (a file option by its content: other FID weights are another run)."""
     content = {"suite": suite.name, "preset": _key_preset(preset), "model": model, "seed": seed,
                "data": _data_id(data_path), "device": device.split(":")[0]}
-    chosen = {k: _option_id(v) for k, v in sorted((options or {}).items()) if v is not None}
+    chosen = {k: _option_id(v) for k, v in sorted((options or {}).items()) if v is not None and k not in _outputs()}
     if chosen:  # only when set: the keys of runs without options stay as they were
         content["options"] = chosen
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:20]

@@ -113,6 +113,7 @@ class Option:
     dest: str
     help: str
     is_file: bool = False  # the value must name an existing file
+    measures: bool = True  # False: an output option (where to write something); not part of a run's identity
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,11 @@ SPEC = TaskSpec(
     claims=CLAIMS, published=published_key, not_comparable=not_comparable,
     published_metrics={"fid": ("fid", 1.0)}, caveat=caveat,
     options=(Option("--inception-weights", "inception_weights",
-                    "local Inception-v3 weights (pt_inception-2015-12-05) for paper-comparable FID", is_file=True),),
+                    "local Inception-v3 weights (pt_inception-2015-12-05) for paper-comparable FID", is_file=True),
+             Option("--fid-images", "fid_images",
+                    "write the last FID evaluation's generated images and the real set as PNG folders under "
+                    "DIR/<run id>/ (generated/, real/), to cross-check with torch-fidelity's own `fidelity` CLI; "
+                    "a completed run is kept unless --rerun", measures=False)),
     convergence=convergence.SYNTHESIS,
     palette={"FastGAN": "#1f77b4", "SASE-GAN": "#d62728"},
 )

@@ -39,6 +39,7 @@ from benchmark.models import MODELS
 from benchmark.paths import cache_dir
 from benchmark.train import precision
 from benchmark.train.gan import GANState, init_state, train_gan
+from benchmark.metrics.image_sets import save_image_set
 from benchmark.train.gan_sample import FID_MODES, generated_batches, isolated_rng
 from benchmark.train.grids import save_labelled_grid
 from benchmark.train.recon import build_recon_loss
@@ -88,6 +89,18 @@ def select_checkpoint(history, how: str) -> Dict[str, Any]:
             "fid_best_iteration": best["iteration"], "fid_last": last["fid"], "fid_last_iteration": last["iteration"]}
 
 
+def keep_fid_images(G: torch.nn.Module, recipe, real: torch.Tensor, ctx, device) -> str:
+    """The images of the last evaluation (regenerated from its seed, under its protocol) and the real set, as
+    PNG folders under ``--fid-images DIR/<run id>/``; returns that folder.  At 1024 px the evaluation also
+    resizes both sets (``fid_resize``) before the features: pass the same resize to another tool."""
+    folder = Path(ctx.options["fid_images"]).expanduser() / ctx.run_id
+    batches = generated_batches(G, recipe.fid_samples, recipe.nz, ctx.seed + 777, device, recipe.eval_batch,
+                                recipe.eval_bn, recipe.recal_batches)
+    save_image_set(batches, folder / "generated")
+    save_image_set(real.split(256), folder / "real")
+    return str(folder)
+
+
 def _paths(ctx) -> Dict[str, Path]:
     results = Path(ctx.run_dir).parents[1]
     return {"samples": ctx.run_dir / "samples", "grid": results / "samples" / f"{ctx.run_id}.png", "cache": cache_dir()}
@@ -109,6 +122,8 @@ def _callbacks(ctx, recipe, data: FewShotSet, device, paths, extractor, ckpt: Ch
         if s.dist.is_main:  # rank 0 evaluates its EMA generator; the others wait for the numbers
             out = evaluate_generator(s.G_ema, recipe, data.images, extractor, paths["cache"], ctx.seed,
                                      ctx.seed + 777, device)
+            if ctx.options.get("fid_images") and s.iteration >= recipe.iterations:
+                out["fid_images"] = keep_fid_images(s.G_ema, recipe, data.images, ctx, device)
         return s.dist.broadcast_object(out)
 
     def checkpoint(s: GANState) -> None:
@@ -152,6 +167,7 @@ def run_synthesis(ctx) -> Dict[str, Any]:
            "fid_real_samples": final["fid_real_samples"], "kid_subset_size": final["kid_subset_size"],
            "fid_generator": "ema", "fid_mode": FID_MODES[recipe.eval_bn], "fid_gen_batch": recipe.eval_batch,
            "fid_gen_nearest": recipe.fid_gen_nearest, "fid_resize": recipe.fid_resize,
+           "fid_images": history[-1].get("fid_images") if history else None,
            **pick, "kid_std_kind": final.get("kid_std_kind"), "recon_loss": recon_name,
            "recon_reduction": recipe.recon_reduction, "hflip": recipe.hflip, "sampling": recipe.sampling,
            "tanh": recipe.tanh, "lr": recipe.lr, "ema_decay": recipe.ema_decay,

@@ -34,12 +34,12 @@ from benchmark.errors import UserError
 from benchmark.metrics.cost import generator_cost
 from benchmark.metrics.extractors import choose_extractor
 from benchmark.metrics.fidelity import FeatureResize, evaluate_fidelity_stream
+from benchmark.metrics.image_sets import save_image_set
 from benchmark.metrics.memory import track_peak_memory
 from benchmark.models import MODELS
 from benchmark.paths import cache_dir
 from benchmark.train import precision
 from benchmark.train.gan import GANState, init_state, train_gan
-from benchmark.metrics.image_sets import save_image_set
 from benchmark.train.gan_sample import FID_MODES, generated_batches, isolated_rng
 from benchmark.train.grids import save_labelled_grid
 from benchmark.train.recon import build_recon_loss

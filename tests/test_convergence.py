@@ -21,7 +21,7 @@ def _fids(values, every=250, **fields):
 def _scales(*curves, iters=2000, every=20):
     """One history entry per scale; each curve is a function of the iteration."""
     return {"history": [{"scale": k, "curve": [{"iter": i, "critic": -1.0, "generator": 0.5,
-                                                "reconstruction": f(i)} for i in range(0, iters, every)]}
+                                                "reconstruction": f(i)} for i in range(every, iters + 1, every)]}
                         for k, f in enumerate(curves)]}
 
 
@@ -127,6 +127,13 @@ def _singan_step(i):
     if i < 1600:
         return 0.15
     return 0.06 + 0.03 * math.exp(-(i - 1600) / 40)
+
+
+def test_one_shot_shorter_than_singans_schedule_is_not_converged_however_flat():
+    short = {**_scales(lambda i: 0.05, iters=80, every=1), "lr_decay_at": 0.8}
+    res = cv.one_shot(short)
+    assert not res.converged and "too short to judge" in res.what and "2,000" in res.what
+    assert res.figure < cv.RECON_CHANGE_LIMIT  # the curve itself is flat: only the schedule refuses it
 
 
 def test_one_shot_judges_after_a_learning_rate_step_inside_the_window():

@@ -206,7 +206,7 @@ def run_one_shot(ctx) -> Dict[str, Any]:
     out = {"dataset": data.dataset, "image": data.name, "img_h": h, "img_w": w,
             "orig_h": data.orig_size[0], "orig_w": data.orig_size[1], "num_scales": data.geometry.num_scales,
             "scale_sizes": [list(s) for s in data.geometry.sizes], "scale_factor": data.geometry.scale_factor,
-            "iters_per_scale": recipe.iters_per_scale, **record,
+            "iters_per_scale": recipe.iters_per_scale, "lr_decay_at": recipe.lr_decay_at, **record,
             "time_per_scale_s": [round(e["seconds"], 3) for e in history],
             "train_s_per_scale": sum(e["seconds"] for e in history) / max(1, len(history)), "history": history,
             "device": device_name(ctx.device), "precision": "fp32", "cpu_threads": threads,

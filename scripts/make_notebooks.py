@@ -26,12 +26,14 @@ REFERENCE = Path("results") / "reference"  # the committed reference, relative t
 REGENERATE = "python scripts/make_notebooks.py --execute"
 MAX_BYTES = 2_000_000  # an executed notebook stays small enough for a code host to render
 
-SETUP = '''import os
+SETUP = '''import io
+import os
 import sys
 import tempfile
 from pathlib import Path
 
 from IPython.display import Image, Markdown, display
+from PIL import Image as PILImage
 
 TASK = "{task}"
 # the checkout: the first folder at or above the working directory that holds benchmark/
@@ -162,9 +164,22 @@ else:
     display(Markdown(f"### Published reference numbers (`{shown(csv)}`)"))
     display(published.reference_table(paper, spec.name))'''
 
-PLOTS = '''histories = {r["run_id"]: r.get("history") or [] for r in load_record_dicts(RESULTS)}
+PLOTS = '''def picture(png):
+    """A plot as a 64-colour PNG, a sample grid or pyramid (results' samples/) as JPEG: the saved notebook stays
+    small (line plots lose nothing visible to the palette; photos would, so they go to JPEG)."""
+    buffer = io.BytesIO()
+    image = PILImage.open(png).convert("RGB")
+    if png.parent.name != "samples":
+        image.quantize(colors=64).save(buffer, format="PNG", optimize=True)
+        return Image(data=buffer.getvalue(), format="png")
+    image.save(buffer, format="JPEG", quality=85)
+    return Image(data=buffer.getvalue(), format="jpeg")
+
+
+histories = {r["run_id"]: r.get("history") or [] for r in load_record_dicts(RESULTS)}
 plots.use_palette(spec.palette)
-shown_plots = 0
+shown_plots = samples = 0
+MAX_SAMPLE_PICTURES = 12  # the first ones, in report order: keeps the saved notebook small
 for i, ((setting, group), summary) in enumerate(zip(SETTINGS, SUMMARIES)):
     runs_h = {(m, f, s): histories.get(rid, []) for m, f, s, rid in
               zip(group["model"], group["family"], group["seed"], group["run_id"])}
@@ -174,13 +189,21 @@ for i, ((setting, group), summary) in enumerate(zip(SETTINGS, SUMMARIES)):
         for line in plots.SECTION_PLOTS[name](section):  # markdown: an optional caption, then ![alt](path)
             path, caption = line[line.rindex("](") + 2:-1], line[:line.rindex("![")].strip()
             png = (FIGURES / path) if not path.startswith("../") else (RESULTS / path[3:])
-            if png.is_file():
-                if caption:
-                    display(Markdown(caption))
-                display(Image(filename=str(png)))
-                shown_plots += 1
+            if not png.is_file():
+                continue
+            if png.parent.name == "samples":
+                samples += 1
+                if samples > MAX_SAMPLE_PICTURES:
+                    continue
+            if caption:
+                display(Markdown(caption))
+            display(picture(png))
+            shown_plots += 1
 if not shown_plots:
-    print("no plots: no completed runs")'''
+    print("no plots: no completed runs")
+if samples > MAX_SAMPLE_PICTURES:
+    print(f"{samples - MAX_SAMPLE_PICTURES} more sample pictures (grids, pyramids) are in the report: "
+          "python -m benchmark report")'''
 
 INTRO = ("Reads the records through `benchmark.results.load_records`: your own runs in the repository's `results/` "
          "(or the folder in the `SASE_BENCH_RESULTS` environment variable) when you have completed runs of this "

@@ -16,7 +16,7 @@ import signal
 import sys
 import warnings
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import List, Mapping, Optional, Sequence
 
 from benchmark.errors import UserError
 
@@ -381,7 +381,7 @@ def cmd_run(args) -> int:
         f"{len(plan.models)} model(s) x {len(plan.seeds)} seed(s): {total} run(s){side}")
     if dist.is_main:
         plan = dataclasses.replace(plan, cost_hint=_print_estimate(spec, plan) or {})
-    counter = _Counter(total)
+    counter = _Counter(total, plan.cost_hint, plan.models, len(plan.seeds))
     _RUNS_STARTED.append(True)
     try:
         records = run_plan(plan, progress=_tqdm if dist.is_main and plan.jobs == 1 else Progress,
@@ -427,20 +427,33 @@ def _silent(text: str) -> None:
 
 
 class _Counter:
-    """``run 3/7`` and the suite's remaining time, extrapolated from the runs finished so far."""
+    """``run 3/7`` and the suite's remaining time, extrapolated from the runs finished so far.
 
-    def __init__(self, total: int) -> None:
+    With per-model estimates (``costs``: model -> seconds, from the estimate printed before the runs), each run
+    counts by its estimated cost, so a skipped run, or a fast model finishing first, does not bend the
+    extrapolation: remaining time = elapsed / (estimated cost of the runs trained here) * (estimated cost of
+    the runs left).  Without them every run counts as one."""
+
+    def __init__(self, total: int, costs: Optional[Mapping[str, float]] = None, models: Sequence[str] = (),
+                 seeds: int = 1) -> None:
         import time
 
-        self.total, self.done, self.fresh, self.t0, self.clock = total, 0, 0, time.monotonic(), time.monotonic
+        self.total, self.done, self.t0, self.clock = total, 0, time.monotonic(), time.monotonic
+        self.costs = dict(costs) if costs and all(costs.get(m, 0) > 0 for m in models) else {}
+        self.left = sum(self.costs[m] for m in models) * seeds if self.costs else float(total)
+        self.trained = 0.0
+
+    def _cost(self, model: str) -> float:
+        return float(self.costs.get(model, 1.0)) if self.costs else 1.0
 
     def tick(self, r: dict) -> str:
         self.done += 1
-        self.fresh += 0 if r.get("skipped") else 1
-        left = self.total - self.done
-        if not left or not self.fresh:
+        cost = self._cost(r.get("model", ""))
+        self.left = max(0.0, self.left - cost)
+        self.trained += 0 if r.get("skipped") else cost
+        if self.done >= self.total or not self.trained:
             return f"[{self.done}/{self.total}]"
-        eta = (self.clock() - self.t0) / self.fresh * left
+        eta = (self.clock() - self.t0) / self.trained * self.left
         return f"[{self.done}/{self.total}, about {eta / 60:.0f} min left]"
 
 

@@ -95,3 +95,19 @@ def test_the_deciding_presets_keys_are_pinned():
 # the preset), which retired the one SinGAN run recorded under the old one
 PINNED_KEYS = {"recognition": "aff4c8f54cbca1dea9ce", "one-shot": "bece2cbce30e0475a1ba",
                "synthesis": "ecbe80e2b93129aa1013"}
+
+
+def test_the_suite_eta_weighs_runs_by_their_estimate_and_ignores_skipped_ones():
+    from benchmark.cli import _Counter
+
+    now = [0.0]
+    counter = _Counter(4, {"slow": 300.0, "fast": 100.0}, ["slow", "fast"], seeds=2)
+    counter.clock, counter.t0 = (lambda: now[0]), 0.0
+    assert counter.tick({"model": "slow", "skipped": True}) == "[1/4]"  # nothing trained yet: no guess
+    now[0] = 200.0  # the fast run took twice its estimate: the rest will too
+    assert counter.tick({"model": "fast"}) == "[2/4, about 13 min left]"  # 2 x (300 + 100) s
+    assert counter.tick({"model": "slow"}).startswith("[3/4, about")
+    assert counter.tick({"model": "fast"}) == "[4/4]"
+    plain = _Counter(2)  # no estimates: every run counts as one
+    plain.clock, plain.t0 = (lambda: 60.0), 0.0
+    assert plain.tick({"model": "x"}) == "[1/2, about 1 min left]"

@@ -269,6 +269,19 @@ def records_digest(store: Path) -> Tuple[str, int]:
     return h.hexdigest(), len(files)
 
 
+# the code whose output the notebooks save: the report, the task specs, the records reader and the rules
+SHOWN_CODE = ("benchmark/report/*.py", "benchmark/specs/*.py", "benchmark/results.py", "benchmark/convergence.py")
+
+
+def code_digest(root: Path = ROOT) -> str:
+    """SHA-256 over the files of :data:`SHOWN_CODE` (relative path and bytes, sorted): a change to how the
+    report computes or shows anything changes it, so the saved outputs are known to be stale."""
+    h = hashlib.sha256()
+    for path in sorted(p for pattern in SHOWN_CODE for p in root.glob(pattern)):
+        h.update(f"{path.relative_to(root).as_posix()}\0{hashlib.sha256(path.read_bytes()).hexdigest()}\n".encode())
+    return h.hexdigest()
+
+
 def execute(nb, root: Path, store: Path, timeout: int = 600) -> None:
     """Run ``nb`` top to bottom in a ``python3`` kernel with ``store`` as both stores, outputs kept, and stamp it
     with ``store``'s records digest."""
@@ -290,7 +303,7 @@ def execute(nb, root: Path, store: Path, timeout: int = 600) -> None:
     rel = store.resolve().relative_to(root.resolve()).as_posix() if store.resolve().is_relative_to(root.resolve()) \
         else str(store)
     nb.metadata["sase_bench"] = {"executed_against": rel, "records": count, "records_sha256": digest,
-                                 "regenerate": REGENERATE}
+                                 "code_sha256": code_digest(root), "regenerate": REGENERATE}
 
 
 def problems(root: Path = ROOT, store: Optional[Path] = None) -> List[str]:
@@ -298,6 +311,7 @@ def problems(root: Path = ROOT, store: Optional[Path] = None) -> List[str]:
     those this script writes, not executed, an error in its outputs, too large, or executed against records
     other than ``store``'s (default: the committed reference)."""
     digest, count = records_digest(store or root / REFERENCE)
+    shown_code = code_digest(root)
     found = []
     for task, spec in specs().items():
         path = path_of(root, task)
@@ -319,6 +333,8 @@ def problems(root: Path = ROOT, store: Optional[Path] = None) -> List[str]:
             found.append(f"{path.name}: executed against {stamp.get('records', 'no')} record(s) with digest "
                          f"{str(stamp.get('records_sha256'))[:12]}; the reference now holds {count} with digest "
                          f"{digest[:12]}")
+        if stamp.get("code_sha256") != shown_code:
+            found.append(f"{path.name}: executed with other report code ({', '.join(SHOWN_CODE)} changed since)")
     return found
 
 

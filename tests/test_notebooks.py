@@ -149,3 +149,16 @@ def test_a_new_reference_record_makes_the_notebooks_stale(tmp_path):
     write_record(store, _record("recognition", "resnet_s32", "ResNet", 7, dataset="fashion_mnist", top1=50.0))
     stale = MAKE.problems(REPO, store)
     assert len([line for line in stale if "the reference now holds" in line]) == len(TASKS)
+
+
+def test_a_change_to_the_report_code_makes_the_notebooks_stale(tmp_path):
+    shown = [p for pattern in MAKE.SHOWN_CODE for p in REPO.glob(pattern)]
+    assert any(p.name == "verdicts.py" for p in shown) and any(p.parent.name == "specs" for p in shown)
+    copy = tmp_path / "repo"
+    for path in shown:
+        (copy / path.relative_to(REPO)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, copy / path.relative_to(REPO))
+    assert MAKE.code_digest(copy) == MAKE.code_digest(REPO)
+    with open(copy / "benchmark" / "report" / "verdicts.py", "a") as f:
+        f.write("\n# changed\n")
+    assert MAKE.code_digest(copy) != MAKE.code_digest(REPO)

@@ -60,11 +60,20 @@ def _init_worker(threads: int, jobs: int) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
+_STOPPED: List[int] = []  # in a worker: the SIGTERMs it received (then it starts no further run)
+
+
 def _raise_interrupt(signum, frame) -> None:
+    _STOPPED.append(signum)
     raise KeyboardInterrupt("SIGTERM")
 
 
-def _work(unit) -> Dict[str, Any]:
+def _work(unit) -> Optional[Dict[str, Any]]:
+    """Run one unit in a worker; nothing once the worker was told to stop.  (The pool hands each worker its
+    next unit before the current one ends, so a stopped worker would otherwise start that one, unsignalled,
+    and the suite's shutdown would wait for it to train to the end.)"""
+    if _STOPPED:
+        return None
     from benchmark.results import RecordIndex
     from benchmark.runner import run_unit, task_for
 

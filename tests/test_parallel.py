@@ -111,3 +111,19 @@ def test_the_suite_eta_weighs_runs_by_their_estimate_and_ignores_skipped_ones():
     plain = _Counter(2)  # no estimates: every run counts as one
     plain.clock, plain.t0 = (lambda: 60.0), 0.0
     assert plain.tick({"model": "x"}) == "[1/2, about 1 min left]"
+
+
+def test_a_stopped_worker_starts_no_further_run(monkeypatch):
+    """The pool queues each worker's next unit before the current one ends: after SIGTERM a worker must not
+    start it (it would train unsignalled to the end while the suite's shutdown waits for it)."""
+    from benchmark import parallel, runner
+
+    started = []
+    monkeypatch.setattr(runner, "run_unit", lambda unit, task, index: started.append(unit) or {"ok": unit})
+    monkeypatch.setattr(runner, "task_for", lambda suite: None)
+    monkeypatch.setattr(parallel, "_STOPPED", [])
+    unit = type("U", (), {"suite": "s", "results_dir": "r"})()
+    assert parallel._work(unit) == {"ok": unit} and started == [unit]
+    with pytest.raises(KeyboardInterrupt):
+        parallel._raise_interrupt(15, None)
+    assert parallel._work(unit) is None and started == [unit]

@@ -13,9 +13,8 @@ exactly once.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Optional
+from typing import Iterable, Iterator, Optional
 
 import torch
 from torch.utils.data import DistributedSampler, Sampler
@@ -23,6 +22,7 @@ from torch.utils.data import DistributedSampler, Sampler
 from benchmark.config import DataSpec, Recipe
 from benchmark.data import fashion_mnist, image_folder
 from benchmark.data.batches import TensorBatches
+from benchmark.data.mid_epoch import StartMidEpoch
 from benchmark.data.repeat_aug import ResumableRepeatAugSampler
 from benchmark.errors import UserError
 
@@ -138,23 +138,13 @@ class ShardSampler(Sampler):
         return len(range(self.rank, self.n, self.world))
 
 
-class ResumableSampler(DistributedSampler):
+class ResumableSampler(StartMidEpoch, DistributedSampler):
     """``DistributedSampler`` (seed + epoch shuffling, equal shards) that can start mid-epoch."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.start = 0
 
     @property
     def epoch_size(self) -> int:
         """Samples of a whole epoch on this rank (``len`` is what is left of it after ``start``)."""
         return self.num_samples
-
-    def __iter__(self) -> Iterator[int]:
-        return itertools.islice(super().__iter__(), self.start, None)
-
-    def __len__(self) -> int:
-        return self.num_samples - self.start
 
 
 RESUMABLE = (ResumableSampler, ResumableRepeatAugSampler)  # training samplers: set_epoch, start, epoch_size

@@ -12,15 +12,16 @@ start at a given sample (resume mid-epoch).
 
 from __future__ import annotations
 
-import itertools
-from typing import Any, Iterator
+from typing import Any
 
 from timm.data.distributed_sampler import RepeatAugSampler
+
+from benchmark.data.mid_epoch import StartMidEpoch
 
 SEED_STRIDE = 100_003  # the order of (seed, epoch) is that of epoch seed * SEED_STRIDE + epoch, as TensorBatches
 
 
-class ResumableRepeatAugSampler(RepeatAugSampler):
+class ResumableRepeatAugSampler(StartMidEpoch, RepeatAugSampler):
     """timm's ``RepeatAugSampler`` over ``dataset`` (anything with a length), seeded per run, resumable."""
 
     def __init__(self, dataset: Any, num_replicas: int, rank: int, repeats: int, seed: int) -> None:
@@ -35,9 +36,3 @@ class ResumableRepeatAugSampler(RepeatAugSampler):
     def epoch_size(self) -> int:
         """Samples of a whole epoch on this rank (``len`` is what is left of it after ``start``)."""
         return self.num_selected_samples
-
-    def __iter__(self) -> Iterator[int]:
-        return itertools.islice(super().__iter__(), self.start, None)
-
-    def __len__(self) -> int:
-        return self.num_selected_samples - self.start

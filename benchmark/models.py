@@ -192,13 +192,16 @@ def models_for(suite: str, scale: str) -> List[str]:
 
     ``scale='any+ablations'`` adds the suite's registered ablations at scale ``any`` to its default list.
     ``scale='ladder'`` gives :func:`ladder_models` (``'ladder:b1m'`` or ``'ladder:b300k,b1m'``: those budgets
-    only) and ``'ablation'`` :func:`ablation_models` (recognition).
+    only; ``'ladder:b1m/SASE-ResNet,Swin'``: those families only) and ``'ablation'`` :func:`ablation_models`
+    (recognition).
     """
     if scale == "any+ablations":  # the suite's models and its registered ablations (e.g. SASE-SinGAN's residual form)
         return [e.name for e in MODELS.values() if e.suite == suite and e.scale == "any" and (e.in_suite or e.ablation)]
-    kind, _, budgets = scale.partition(":")
+    kind, _, rest = scale.partition(":")
     if kind in ("ladder", "ablation"):
-        names = ladder_models(budgets.split(",") if budgets else None) if kind == "ladder" else ablation_models()
+        budgets, _, families = rest.partition("/")
+        names = (ladder_models(budgets.split(",") if budgets else None, families.split(",") if families else None)
+                 if kind == "ladder" else ablation_models())
         return [n for n in names if MODELS.get(n).suite == suite]
     return [e.name for e in MODELS.values()
             if e.suite == suite and e.scale in (scale, "any") and e.in_suite]
@@ -212,6 +215,9 @@ def ladder_models(budgets: Optional[Iterable[str]] = None, families: Optional[It
     if unknown:
         raise ValueError(f"unknown ladder budget(s) {unknown}; choose from {list(LADDER_BUDGETS)}")
     wanted = set(LADDER_FAMILIES.values()) if families is None else set(families)
+    strange = sorted(wanted - set(LADDER_FAMILIES.values()))
+    if strange:
+        raise ValueError(f"unknown ladder family(ies) {strange}; choose from {sorted(set(LADDER_FAMILIES.values()))}")
     return [ladder_name(prefix, b) for b in budgets for prefix, family in LADDER_FAMILIES.items()
             if family in wanted and ladder_name(prefix, b) in MODELS]
 

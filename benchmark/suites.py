@@ -66,6 +66,16 @@ RECOGNITION = SUITES.add(
                             "plateau (24 epochs), 6 seeds; hours on 2 CPU cores",
             ),
             Preset(
+                name="decide-long",
+                model_scale="ladder:b1m/SASE-ResNet,Swin",
+                data=DataSpec("fashion_mnist", img_size=32, train_subset=10_000, augment=False),
+                recipe=R.ADAMW_FMNIST_DECIDE_LONG,
+                profile=ProfileSpec(infer_batch=128, train_batch=64, warmup=2, iters=5, windows=3),
+                seeds=(0, 1, 2, 3, 4, 5),
+                description="deciding, second budget: SASE-ResNet vs Swin (still learning at 24 epochs) at 1M params "
+                            "on the same 10k images, 48 epochs, 6 seeds; hours on 2 CPU cores",
+            ),
+            Preset(
                 name="ladder",
                 model_scale="ladder",
                 data=DataSpec("fashion_mnist", img_size=32, augment=False),

@@ -8,13 +8,14 @@
 #   nohup bash scripts/decide.sh > decide.log 2>&1 &
 #   .venv/bin/python scripts/collect_reference.py "${DECIDE_RESULTS:-$HOME/sase-decide}"
 #
-# Environment: DECIDE_RESULTS (results folder, default ~/sase-decide), DECIDE_SUITES (default
-# "recognition synthesis one-shot"), DECIDE_JOBS (default 2).
+# Environment: DECIDE_RESULTS (results folder, default ~/sase-decide), DECIDE_STEPS (suite:preset pairs, in
+# order; default "recognition:decide synthesis:decide one-shot:decide recognition:decide-long"), DECIDE_JOBS
+# (default 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 results=${DECIDE_RESULTS:-$HOME/sase-decide}
-suites=${DECIDE_SUITES:-recognition synthesis one-shot}
+steps=${DECIDE_STEPS:-recognition:decide synthesis:decide one-shot:decide recognition:decide-long}
 jobs=${DECIDE_JOBS:-2}
 python=$repo/.venv/bin/python
 [ -x "$python" ] || { echo "no .venv: run 'bash scripts/setup.sh' first" >&2; exit 2; }
@@ -25,9 +26,10 @@ if [ ! -d "$tree" ]; then
 fi
 [ -z "$(git -C "$tree" status --porcelain)" ] || { echo "$tree is not clean; remove it and retry" >&2; exit 2; }
 mkdir -p "$results"
-echo "deciding runs from commit $commit ($tree) into $results: $suites, $jobs side by side"
+echo "deciding runs from commit $commit ($tree) into $results: $steps, $jobs side by side"
 cd "$tree"
-for suite in $suites; do
-    "$python" -m benchmark run --suite "$suite" --preset decide --results-dir "$results" --device cpu --jobs "$jobs"
+for step in $steps; do
+    "$python" -m benchmark run --suite "${step%%:*}" --preset "${step#*:}" --results-dir "$results" --device cpu \
+        --jobs "$jobs"
 done
 echo "done; collect with: $python $repo/scripts/collect_reference.py $results"

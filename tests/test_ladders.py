@@ -83,8 +83,11 @@ def test_ladders_span_the_range_and_default_preset_is_unchanged():
     assert set(ladder_models()) <= set(timm.list_models("*_s32_b*"))
     assert models_for("recognition", "ablation") == ablation_models()
     assert ablation_models()[0] == "sase_resnet_s32_b1m" and ablation_models()[-1] == "resnext_s32_b1m"
+    assert models_for("recognition", "ladder:b1m/SASE-ResNet,Swin") == ["swin_s32_b1m", "sase_resnet_s32_b1m"]
     with pytest.raises(ValueError, match="b2m"):
         ladder_models(["b2m"])
+    with pytest.raises(ValueError, match="ViT"):
+        models_for("recognition", "ladder:b1m/ViT")
     with pytest.raises(ValueError, match="no ladder member"):
         ladder_member("ViT", "b1m")
 

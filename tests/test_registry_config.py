@@ -20,7 +20,8 @@ def test_registry_rejects_duplicates_and_lists_choices():
 
 def test_expected_names_are_registered():
     assert {"recognition"} <= set(SUITES.names())
-    assert [p.name for p in SUITES.get("recognition").presets] == ["smoke", "default", "decide", "ladder", "ablation", "paper"]
+    assert [p.name for p in SUITES.get("recognition").presets] == [
+        "smoke", "default", "decide", "decide-long", "ladder", "ablation", "paper"]
     families = {MODELS.get(n).family for n in models_for("recognition", "small")}
     assert {"ResNet", "SE-ResNet", "Swin", "PVT"} <= families
     paper = models_for("recognition", "paper")
@@ -39,7 +40,7 @@ def test_override_applies_and_rejects_unknown_keys():
 
 
 def test_unknown_preset_lists_choices():
-    with pytest.raises(UserError, match="smoke, default, decide, ladder, ablation, paper"):
+    with pytest.raises(UserError, match="smoke, default, decide, decide-long, ladder, ablation, paper"):
         SUITES.get("recognition").preset("huge")
 
 

@@ -186,7 +186,7 @@ VERDICT_NOTES = (
 
 
 #: Presets whose runs are trained to convergence to decide the claims: their verdicts lead the report.
-DECIDING_PRESETS = ("decide",)
+DECIDING_PRESETS = ("decide", "decide-long")
 
 
 def _verdict_section(frame: pd.DataFrame, out: Path) -> str:

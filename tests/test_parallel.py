@@ -83,18 +83,19 @@ def test_a_field_registered_as_key_neutral_keeps_old_run_keys(monkeypatch):
 def test_the_deciding_presets_keys_are_pinned():
     """Deciding runs take hours and resume across sessions: their run keys must not move by accident.
     A config field added later goes into runner.KEY_NEUTRAL with its as-before value; then this holds."""
-    keys = {name: run_key(SUITES.get(name), SUITES.get(name).preset("decide"), model, 0, data, "cpu")
-            for name, model, data in (("recognition", "resnet_s32_b1m", None),
-                                      ("one-shot", "singan", "skimage:coffee"),
-                                      ("synthesis", "fastgan", None))}
+    keys = {f"{name}/{preset}": run_key(SUITES.get(name), SUITES.get(name).preset(preset), model, 0, data, "cpu")
+            for name, preset, model, data in (("recognition", "decide", "resnet_s32_b1m", None),
+                                              ("recognition", "decide-long", "swin_s32_b1m", None),
+                                              ("one-shot", "decide", "singan", "skimage:coffee"),
+                                              ("synthesis", "decide", "fastgan", None))}
     assert keys == PINNED_KEYS, keys
 
 
 # the keys of the deciding runs recorded from 2026-12-02 on (results/reference and the background runs); the
 # one-shot key changed once on purpose (issue 21: SinGAN's training as its code runs, and the residual form in
 # the preset), which retired the one SinGAN run recorded under the old one
-PINNED_KEYS = {"recognition": "aff4c8f54cbca1dea9ce", "one-shot": "bece2cbce30e0475a1ba",
-               "synthesis": "ecbe80e2b93129aa1013"}
+PINNED_KEYS = {"recognition/decide": "aff4c8f54cbca1dea9ce", "recognition/decide-long": "0e08d8f09e689b89a5dc",
+               "one-shot/decide": "bece2cbce30e0475a1ba", "synthesis/decide": "ecbe80e2b93129aa1013"}
 
 
 def test_the_suite_eta_weighs_runs_by_their_estimate_and_ignores_skipped_ones():

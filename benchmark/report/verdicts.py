@@ -146,7 +146,8 @@ def still_learning(group: pd.DataFrame, models: Tuple[Optional[str], ...], field
         return None
     figures = pd.to_numeric(late["convergence_figure"], errors="coerce") if "convergence_figure" in late.columns \
         else pd.Series(math.nan, index=late.index)
-    worst = late.iloc[int(figures.fillna(math.inf).to_numpy().argmax())]
+    # the largest figure by size (a synthesis figure is signed: a falling FID is negative); none recorded first
+    worst = late.iloc[int(figures.abs().fillna(math.inf).to_numpy().argmax())]
     return f"{worst['model']} seed {worst['seed']}: {_why(worst)} ({len(late)} of {len(runs)} counted runs not converged)"
 
 

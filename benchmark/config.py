@@ -36,6 +36,7 @@ KEY_NEUTRAL: Dict[str, Any] = {
     "recipe.min_lr": 0.0,
     "recipe.scale_lr_bounds": False,
     "recipe.per_family": None,
+    "key_description": "",
 }
 
 
@@ -324,6 +325,9 @@ class Preset:
     runtime: Runtime = field(default_factory=Runtime)
     pins: Tuple[str, ...] = ()  # recipe fields the preset keeps when --recipe swaps the recipe
     seeds: Tuple[int, ...] = (0,)  # the seeds `run` uses when --seeds is not given (not part of a run's identity)
+    # the description the preset's run keys were made with, where the description was edited later (a preset's
+    # description is part of its runs' keys; editing the text must not restart hours of completed runs)
+    key_description: str = ""
 
     def with_recipe(self, recipe: Any) -> "Preset":
         """This preset with ``recipe``, keeping the fields it pins (e.g. the smoke preset's sizes)."""

@@ -151,6 +151,8 @@ KEY_NEUTRAL = cfg.KEY_NEUTRAL  # the table lives beside the dataclasses it is ab
 def _key_preset(preset: cfg.Preset) -> Dict[str, Any]:
     """The preset as the run key sees it: without ``seeds`` and without fields at their neutral value."""
     resolved = {k: v for k, v in cfg.to_dict(preset).items() if k != "seeds"}
+    if preset.key_description:  # the text the keys were made with, before the description was edited
+        resolved["description"] = resolved.pop("key_description")
     for path, neutral in KEY_NEUTRAL.items():
         *parents, leaf = path.split(".")
         node = resolved

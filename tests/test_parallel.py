@@ -91,6 +91,18 @@ def test_the_deciding_presets_keys_are_pinned():
     assert keys == PINNED_KEYS, keys
 
 
+def test_an_edited_description_keeps_its_keys_through_key_description():
+    import dataclasses
+
+    suite = SUITES.get("recognition")
+    decide = suite.preset("decide")
+    before = run_key(suite, decide, "resnet_s32_b1m", 0, None, "cpu")
+    edited = dataclasses.replace(decide, description="a new text")
+    assert run_key(suite, edited, "resnet_s32_b1m", 0, None, "cpu") == before
+    bare = dataclasses.replace(edited, key_description="")
+    assert run_key(suite, bare, "resnet_s32_b1m", 0, None, "cpu") != before
+
+
 # the keys of the deciding runs recorded from 2026-12-02 on (results/reference and the background runs); the
 # one-shot key changed once on purpose (issue 21: SinGAN's training as its code runs, and the residual form in
 # the preset), which retired the one SinGAN run recorded under the old one

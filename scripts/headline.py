@@ -1,0 +1,64 @@
+"""Print the README's headline table: the verdicts of the deciding presets, from a rendered report.
+
+    python scripts/headline.py                       # results/reference/report/verdicts.csv
+    python scripts/headline.py path/to/verdicts.csv
+
+One markdown row per claim of each deciding setting: the verdict, the seeds on each side, the means, the
+difference with its Welch 95% CI, and the smallest detectable difference (MDD) at the first Holm step.  The
+README's headline is pasted from this output, so its figures are the report's, never retyped.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmark.report.render import DECIDING_PRESETS  # noqa: E402
+
+HEADER = ("| setting | claim | verdict | seeds (A / B) | mean A | mean B | A - B [95% CI] | MDD |\n"
+          "|---|---|---|---|---|---|---|---|")
+
+
+def _num(value: float, digits: int = 2) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def _diff(row: pd.Series) -> str:
+    if pd.isna(row["diff"]):
+        return "-"
+    if pd.isna(row["diff_ci_low"]):
+        return f"{row['diff']:+.2f}"
+    return f"{row['diff']:+.2f} [{row['diff_ci_low']:+.2f}, {row['diff_ci_high']:+.2f}]"
+
+
+def rows(verdicts: pd.DataFrame) -> list:
+    """The headline rows of the deciding settings (claims tested or waiting; size claims left out)."""
+    deciding = verdicts[verdicts["preset"].isin(DECIDING_PRESETS)]
+    deciding = deciding[~deciding["claim"].str.contains("with a smaller model", regex=False)]
+    out = []
+    for _, row in deciding.iterrows():
+        setting = f"{row['suite']} `{row['preset']}`"
+        out.append(f"| {setting} | {row['claim']} | **{row['verdict']}** | {int(row['n_a'])} / {int(row['n_b'])} | "
+                   f"{_num(row['mean_a'])} | {_num(row['mean_b'])} | {_diff(row)} | {_num(row['mdd'])} |")
+    return out
+
+
+def main(argv: list) -> int:
+    path = Path(argv[0]) if argv else REPO / "results" / "reference" / "report" / "verdicts.csv"
+    if not path.is_file():
+        print(f"no verdicts at {path}: render the report first (python -m benchmark report ...)", file=sys.stderr)
+        return 2
+    body = rows(pd.read_csv(path))
+    print(HEADER)
+    print("\n".join(body) if body else "| - | no deciding runs yet | | | | | | |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,40 @@
+"""The README headline is rendered from the report's verdicts (scripts/headline.py), deciding presets only."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import pandas as pd
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "headline.py"
+
+
+def _headline():
+    spec = importlib.util.spec_from_file_location("headline", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _row(preset, claim, verdict, diff=0.5, low=0.2, high=0.8, mdd=0.4):
+    return dict(preset=preset, suite="recognition", claim=claim, verdict=verdict, n_a=6, n_b=6, mean_a=88.0,
+                mean_b=87.5, diff=diff, diff_ci_low=low, diff_ci_high=high, mdd=mdd)
+
+
+def test_headline_rows_are_the_deciding_verdicts_with_ci_and_mdd(tmp_path, capsys):
+    frame = pd.DataFrame([_row("decide", "A >= B", "reproduced"),
+                          _row("default", "A >= C", "not testable: still learning"),
+                          _row("decide", "A >= B with a smaller model", "not testable", math.nan, math.nan, math.nan,
+                               math.nan),
+                          _row("decide-long", "A >= D", "not testable: still learning", 2.8, math.nan, math.nan,
+                               math.nan)])
+    rows = _headline().rows(frame)
+    assert len(rows) == 2
+    assert "**reproduced**" in rows[0] and "+0.50 [+0.20, +0.80]" in rows[0] and rows[0].endswith("| 0.40 |")
+    assert "`decide-long`" in rows[1] and "+2.80 |" in rows[1] and rows[1].endswith("| - |")
+    path = tmp_path / "verdicts.csv"
+    frame.to_csv(path, index=False)
+    assert _headline().main([str(path)]) == 0 and "| setting | claim |" in capsys.readouterr().out
+    assert _headline().main([str(tmp_path / "missing.csv")]) == 2

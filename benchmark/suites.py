@@ -29,6 +29,11 @@ from benchmark.registry import Registry
 
 SUITES: Registry[Suite] = Registry("suite")
 
+# the 10k Fashion-MNIST subset at 32 px and the profile of the 32 px models: shared by the presets that compare
+# the 1M-param families (default, decide, decide-long, ablation), so they cannot drift apart
+FMNIST_10K = DataSpec("fashion_mnist", img_size=32, train_subset=10_000, augment=False)
+PROFILE_S32 = ProfileSpec(infer_batch=128, train_batch=64, warmup=2, iters=5, windows=3)
+
 RECOGNITION = SUITES.add(
     "recognition",
     Suite(
@@ -49,18 +54,18 @@ RECOGNITION = SUITES.add(
                 name="default",
                 model_scale="ladder:b1m",
                 # no augmentation: in 2 epochs it only slows convergence (Swin: 85.6% without vs 79.2% with)
-                data=DataSpec("fashion_mnist", img_size=32, train_subset=10_000, augment=False),
+                data=FMNIST_10K,
                 recipe=R.ADAMW_FMNIST,
-                profile=ProfileSpec(infer_batch=128, train_batch=64, warmup=2, iters=5, windows=3),
+                profile=PROFILE_S32,
                 description="a quick, size-matched demo: every family and both controls at 1M params, 10k "
                             "Fashion-MNIST images at 32 px, 2 epochs",
             ),
             Preset(
                 name="decide",
                 model_scale="ladder:b1m",
-                data=DataSpec("fashion_mnist", img_size=32, train_subset=10_000, augment=False),
+                data=FMNIST_10K,
                 recipe=R.ADAMW_FMNIST_DECIDE,
-                profile=ProfileSpec(infer_batch=128, train_batch=64, warmup=2, iters=5, windows=3),
+                profile=PROFILE_S32,
                 # 8 seeds: at 6 the seeds' top-1 std (0.14-0.25 points) left the smallest detectable difference
                 # at the first Holm step (alpha 0.05 / 10) at 0.47-0.56 points; at 8, 0.35-0.45 (issue 18: <= 0.5)
                 seeds=(0, 1, 2, 3, 4, 5, 6, 7),
@@ -72,9 +77,9 @@ RECOGNITION = SUITES.add(
             Preset(
                 name="decide-long",
                 model_scale="ladder:b1m/SASE-ResNet,Swin",
-                data=DataSpec("fashion_mnist", img_size=32, train_subset=10_000, augment=False),
+                data=FMNIST_10K,
                 recipe=R.ADAMW_FMNIST_DECIDE_LONG,
-                profile=ProfileSpec(infer_batch=128, train_batch=64, warmup=2, iters=5, windows=3),
+                profile=PROFILE_S32,
                 seeds=(0, 1, 2, 3, 4, 5),
                 description="deciding, second budget: SASE-ResNet vs Swin (still learning at 24 epochs) at 1M params "
                             "on the same 10k images, 48 epochs, 6 seeds; hours on 2 CPU cores",
@@ -84,16 +89,16 @@ RECOGNITION = SUITES.add(
                 model_scale="ladder",
                 data=DataSpec("fashion_mnist", img_size=32, augment=False),
                 recipe=R.ADAMW_FMNIST,
-                profile=ProfileSpec(infer_batch=128, train_batch=64, warmup=2, iters=5, windows=3),
+                profile=PROFILE_S32,
                 description="deciding: 7 families (incl. ResNeXt/SE-ResNeXt controls) at 0.3M/1M/3M params, "
                             "full Fashion-MNIST, 2 epochs; run with --seeds 0,1,2 (one GPU, or a CPU overnight)",
             ),
             Preset(
                 name="ablation",
                 model_scale="ablation",
-                data=DataSpec("fashion_mnist", img_size=32, train_subset=10_000, augment=False),
+                data=FMNIST_10K,
                 recipe=R.ADAMW_FMNIST,
-                profile=ProfileSpec(infer_batch=128, train_batch=64, warmup=2, iters=5, windows=3),
+                profile=PROFILE_S32,
                 description="the SASE design choices at 1M params, each re-sized to the budget, beside the "
                             "no-branch ResNeXt control; 10k images, 2 epochs; run with --seeds 0,1,2",
             ),

@@ -1,6 +1,6 @@
 """``scripts/decide.sh``: every default step names a registered suite, one of its presets, and models of that
-preset, and together the steps cover every model of every deciding preset (a typo there would only show
-hours into a background chain)."""
+preset, and together the steps cover every deciding preset, each in whole unless the script says why not (a
+typo there would only show hours into a background chain)."""
 
 import re
 from pathlib import Path
@@ -17,7 +17,7 @@ def default_steps():
     families = dict(re.findall(r"^(\w+)=([\w,]+)$", text, flags=re.M))
     (steps,) = re.findall(r"^steps=\$\{DECIDE_STEPS:-(.*)\}$", text, flags=re.M)
     expanded = re.sub(r"\$(\w+)", lambda m: families[m.group(1)], steps)
-    return [tuple(step.split(":")) + ((),) * (3 - len(step.split(":"))) for step in expanded.split()]
+    return [tuple((step.split(":") + ["", ""])[:3]) for step in expanded.split()]  # (suite, preset, models or "")
 
 
 def test_each_step_names_a_suite_preset_and_models_of_it():
@@ -31,7 +31,8 @@ def test_the_steps_cover_every_deciding_preset_of_every_suite():
     covered = {(s, p) for s, p, _ in default_steps()}
     deciding = {(s.name, p.name) for s in SUITES.values() for p in s.presets if p.name in DECIDING_PRESETS}
     assert deciding <= covered
-    whole = {(s, p) for s, p, m in default_steps() if not m}
-    partial = {(s, p) for s, p, m in default_steps() if m}
+    steps = default_steps()
+    whole = {(s, p) for s, p, m in steps if not m}
+    partial = {(s, p) for s, p, m in steps if m}
     for suite, preset in partial - whole:  # a preset run only in part leaves out its other models on purpose
         assert (suite, preset) == ("recognition", "decide")  # Swin: decided by decide-long (see the script)

@@ -234,6 +234,18 @@ def run_plan(plan: Plan, progress: Callable[..., Progress] = Progress,
                      plan.device, progress, plan.options, on_record, plan.rerun, dist, plan.jobs, plan.cost_hint)
 
 
+def plan_units(suite: cfg.Suite, preset: cfg.Preset, models: Sequence[str], seeds: Sequence[int],
+               results_dir: Path, data_path: Optional[str], device: str, options: Mapping[str, Any],
+               rerun: bool = False) -> List[Unit]:
+    """The runs of a suite in the order they start: data-major, then seed-major, then model.  A verdict
+    compares models over the seeds of one data unit (one-shot: one photo), so an interrupted suite leaves
+    whole photos, each with whole seed sets (every model of a seed)."""
+    return [Unit(suite, preset, model, seed, unit, results_dir, device, dict(options), rerun)
+            for unit in data_units(suite, preset, data_path)  # one run per image for one-shot folders
+            for seed in seeds
+            for model in models]
+
+
 def run_suite(suite: cfg.Suite, preset: cfg.Preset, models: Sequence[str], seeds: Sequence[int],
               results_dir: Path, data_path: Optional[str] = None, device: str = "cpu",
               progress: Callable[..., Progress] = Progress, options: Optional[Mapping[str, Any]] = None,
@@ -249,11 +261,7 @@ def run_suite(suite: cfg.Suite, preset: cfg.Preset, models: Sequence[str], seeds
     check_models(suite, models)
     if jobs > 1 and cost_hint:
         models = sorted(models, key=lambda m: -float(cost_hint.get(m, 0.0)))  # stable: ties keep their order
-    # seed-major: an interrupted suite leaves whole seed sets (every model of a seed), which is what a verdict needs
-    units = [Unit(suite, preset, model, seed, unit, Path(results_dir), device, dict(options or {}), rerun)
-             for seed in seeds
-             for unit in data_units(suite, preset, data_path)  # one run per image for one-shot folders
-             for model in models]
+    units = plan_units(suite, preset, models, seeds, Path(results_dir), data_path, device, options or {}, rerun)
     if jobs > 1 and len(units) > 1 and not dist.active:
         from benchmark.parallel import run_units_parallel
 

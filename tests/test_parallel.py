@@ -1,4 +1,4 @@
-"""Runs side by side (``run --jobs N``): one record per run, one lock per run key, seed-major order."""
+"""Runs side by side (``run --jobs N``): one record per run, one lock per run key, data-major, then seed-major order."""
 
 import json
 
@@ -140,3 +140,18 @@ def test_a_stopped_worker_starts_no_further_run(monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         parallel._raise_interrupt(15, None)
     assert parallel._work(unit) is None and started == [unit]
+
+
+def test_units_start_photo_by_photo_then_seed_by_seed():
+    """One-shot verdicts compare models over the seeds of one photo: an interrupted suite leaves whole photos."""
+    from pathlib import Path
+
+    from benchmark.runner import data_units, plan_units
+
+    suite = SUITES.get("one-shot")
+    preset = suite.preset("decide")
+    units = plan_units(suite, preset, ["singan", "sase_singan"], [0, 1, 2], Path("x"), None, "cpu", {})
+    photos = data_units(suite, preset, None)
+    assert len(photos) == 3 and len(units) == 18
+    assert [(u.data, u.seed, u.model) for u in units] == [(p, s, m) for p in photos for s in (0, 1, 2)
+                                                         for m in ("singan", "sase_singan")]

@@ -2,11 +2,11 @@
 # Run the deciding presets in the background-friendly way the reference was made: from a clean checkout of
 # HEAD (records must name a clean commit), one suite after another, both cores busy (--jobs 2), into one
 # results folder.  Completed runs are skipped and an interrupted one resumes from its checkpoint, so the same
-# command continues where a killed session stopped.  Hours on 2 cores: start it with nohup, then collect
-# the completed records into the reference as they land:
+# command continues where a killed session stopped.  Hours on 2 cores: start it with nohup, then land
+# the completed records in the reference as they come (collect, report, notebooks, headline):
 #
 #   nohup bash scripts/decide.sh > decide.log 2>&1 &
-#   .venv/bin/python scripts/collect_reference.py "${DECIDE_RESULTS:-$HOME/sase-decide}"
+#   bash scripts/land_reference.sh "${DECIDE_RESULTS:-$HOME/sase-decide}"
 #
 # Environment: DECIDE_RESULTS (results folder, default ~/sase-decide), DECIDE_STEPS (suite:preset or
 # suite:preset:model,model,... steps, in order; default below), DECIDE_JOBS (default 2).
@@ -42,4 +42,4 @@ for step in $steps; do
     "$python" -m benchmark run --suite "$suite" --preset "$preset" ${models:+--models "$models"} \
         --results-dir "$results" --device cpu --jobs "$jobs"
 done
-echo "done; collect with: $python $repo/scripts/collect_reference.py $results"
+echo "done; land them in the reference with: bash $repo/scripts/land_reference.sh $results"

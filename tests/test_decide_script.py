@@ -36,3 +36,15 @@ def test_the_steps_cover_every_deciding_preset_of_every_suite():
     partial = {(s, p) for s, p, m in steps if m}
     for suite, preset in partial - whole:  # a preset run only in part leaves out its other models on purpose
         assert (suite, preset) == ("recognition", "decide")  # Swin: decided by decide-long (see the script)
+
+
+def test_land_reference_asks_for_the_results_folder_and_runs_every_landing_step():
+    import subprocess
+
+    land = SCRIPT.with_name("land_reference.sh")
+    done = subprocess.run(["bash", str(land)], capture_output=True, text=True)
+    assert done.returncode == 2 and "usage: bash scripts/land_reference.sh RESULTS_DIR" in done.stderr
+    text = land.read_text()
+    for step in ("collect_reference.py", "-m benchmark report --results-dir results/reference",
+                 "make_notebooks.py --execute", "headline.py"):
+        assert step in text, step

@@ -26,9 +26,10 @@ The rules (thresholds are the constants below; they are a first choice, to be tu
   standard error of about sigma * sqrt(12 (n-1) / (n (n+1))): 1.1 sigma for the deciding preset's 7 points
   (iterations 3,000-6,000), about 11% at sigma = 10%; the 15% limit fails a flat run about 1 time in 10
   there, and flags a FID still falling by a quarter or more of its level over the window nearly always.
-  Checked on the deciding runs' curves (6,000 iterations, seeds 0-2): around their trend the FIDs scatter by
-  2-7% (sd), less than the 10% above, so the trend's standard error there is 2-8%; FastGAN's trends were
-  -2% to +8% (flat from 2,000-3,000 iterations on), SASE-GAN's -15%, -3% and 0%.  The -15% (10.6 -> 9.2) is
+  Checked on the deciding runs' curves (6,000 iterations, seeds 0-4): around their trend the FIDs scatter by
+  1-7% (sd), less than the 10% above, so the trend's standard error there is 1-8%; FastGAN's trends were
+  -11% to +12% (most flat or drifting up past their best from 2,000-3,000 iterations on), SASE-GAN's -15% to
+  +7%.  The -15% (10.6 -> 9.2) is
   a real, slow fall, at the limit: the limit bounds how much a run may still be improving, not whether it
   improves at all, and the report's learning-curve plot shows it (the rule is re-applied to every record at
   load, so a changed limit applies to the committed records).

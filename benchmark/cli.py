@@ -400,6 +400,7 @@ def _print_estimate(spec, plan):
     """A lower bound on the training time of the plan on this machine, from a few timed steps here; returns
     the seconds per model (the runner starts the longest first when runs go side by side), or None."""
     from benchmark.parallel import threads_per_job
+    from benchmark.runner import plan_size
     from benchmark.train.tune import threads
 
     estimate = spec.estimate_fn()
@@ -409,7 +410,7 @@ def _print_estimate(spec, plan):
     with threads(threads_per_job(plan.jobs) if plan.device.startswith("cpu") else None):
         per_model = estimate(plan)  # timed on the threads one job gets
     if per_model:
-        runs = len(plan.models) * len(plan.seeds)
+        runs = plan_size(plan)
         side = f", {plan.jobs} side by side" if plan.jobs > 1 else ""
         total = sum(per_model.values()) / plan.jobs
         _say(f"estimate on this machine: at least {total / 60:.1f} min of training for {runs} run(s){side} (timed "

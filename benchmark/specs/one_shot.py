@@ -79,6 +79,7 @@ def caveat(split: Mapping[str, Any]) -> str:
 SPEC = TaskSpec(
     name=NAME, title="One-shot synthesis", recipe_type=SinGANRecipe, data_kinds=("skimage-photos",),
     run="benchmark.tasks.one_shot:run_one_shot", units="benchmark.data.single_image:unit_sources",
+    estimate="benchmark.tasks.estimate:one_shot_seconds",
     columns=COLUMNS, console=console, quality="sifid",
     split_by=("dataset", "image", "sifid_extractor", "recipe_id"), identity=("device", "precision", "machine"),
     profile="benchmark.profile_cmd:profile_one_shot",

@@ -107,3 +107,40 @@ def _flat(out):
     if isinstance(out, dict):
         out = list(out.values())
     return [t for o in out for t in _flat(o)] if isinstance(out, (list, tuple)) else []
+
+
+def one_shot_seconds(plan) -> Optional[Dict[str, float]]:
+    """Seconds of training per model (all its photos and seeds) of a one-shot plan: a short iteration (one
+    critic and one generator step, the trainer's own code on fresh networks) timed at every scale of each
+    photo's pyramid, times the recipe's steps per iteration and iterations per scale.  Photos of one
+    geometry are timed once."""
+    from benchmark.data.single_image import load_single_image
+    from benchmark.runner import data_units
+    from benchmark.tasks.one_shot import build_one_shot
+
+    recipe = plan.preset.recipe
+    photos = [load_single_image(plan.preset.data, unit) for unit in data_units(plan.suite, plan.preset,
+                                                                               plan.data_path)]
+    out = {}
+    for name in plan.models:
+        factory = build_one_shot(name, nfc=recipe.nfc, min_nfc=recipe.min_nfc)
+        timed: Dict[tuple, float] = {}
+        for photo in photos:
+            sizes = tuple(photo.geometry.sizes)
+            if sizes not in timed:
+                timed[sizes] = sum(_singan_short_iteration(factory, photo, k, recipe) for k in range(len(sizes)))
+        per_pyramid = sum(timed[tuple(p.geometry.sizes)] for p in photos)
+        out[name] = per_pyramid * max(recipe.d_steps, recipe.g_steps) * recipe.iters_per_scale * len(plan.seeds)
+    return out
+
+
+def _singan_short_iteration(factory, photo, scale: int, recipe) -> float:
+    """Seconds of one critic and one generator step at ``scale`` (the coarser scales frozen, as in training),
+    on the threads this process has."""
+    import dataclasses
+
+    from benchmark.train.singan import time_threads
+
+    geometry = dataclasses.replace(photo.geometry, sizes=photo.geometry.sizes[:scale + 1])
+    threads = torch.get_num_threads()
+    return time_threads(factory, photo.image, geometry, recipe, (threads,), steps=CALIBRATION_STEPS, rounds=1)[threads]

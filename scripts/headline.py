@@ -3,8 +3,9 @@
     python scripts/headline.py                       # results/reference/report/verdicts.csv
     python scripts/headline.py path/to/verdicts.csv
 
-One markdown row per claim of each deciding setting: the verdict, the seeds on each side, the means, the
-difference with its Welch 95% CI, and the smallest detectable difference (MDD) at the first Holm step.  The
+One markdown row per claim of each deciding setting (one-shot: per photo): the verdict, the seeds on each side,
+the means, the difference with its Welch 95% CI, and the smallest detectable difference (MDD) at the first Holm
+step.  The
 README's headline is pasted from this output, so its figures are the report's, never retyped.
 """
 
@@ -29,6 +30,11 @@ def _num(value: float, digits: int = 2) -> str:
     return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
+def _named(value) -> bool:
+    """A setting's part worth naming (one-shot: its photo); absent, NaN or "-" is not."""
+    return isinstance(value, str) and value not in ("", "-")
+
+
 def _diff(row: pd.Series) -> str:
     if pd.isna(row["diff"]):
         return "-"
@@ -43,7 +49,7 @@ def rows(verdicts: pd.DataFrame) -> list:
     deciding = deciding[~deciding["claim"].str.contains("with a smaller model", regex=False)]
     out = []
     for _, row in deciding.iterrows():
-        setting = f"{row['suite']} `{row['preset']}`"
+        setting = f"{row['suite']} `{row['preset']}`" + (f", {row['image']}" if _named(row.get("image")) else "")
         out.append(f"| {setting} | {row['claim']} | **{row['verdict']}** | {int(row['n_a'])} / {int(row['n_b'])} | "
                    f"{_num(row['mean_a'])} | {_num(row['mean_b'])} | {_diff(row)} | {_num(row['mdd'])} |")
     return out

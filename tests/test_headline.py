@@ -38,3 +38,11 @@ def test_headline_rows_are_the_deciding_verdicts_with_ci_and_mdd(tmp_path, capsy
     frame.to_csv(path, index=False)
     assert _headline().main([str(path)]) == 0 and "| setting | claim |" in capsys.readouterr().out
     assert _headline().main([str(tmp_path / "missing.csv")]) == 2
+
+
+def test_a_one_shot_row_names_its_photo():
+    frame = pd.DataFrame([{**_row("decide", "SASE-SinGAN SIFID < SinGAN SIFID", "inconclusive"), "suite": "one-shot",
+                           "image": "coffee"}, _row("decide", "A > B", "inconclusive")])
+    one_shot, recognition = _headline().rows(frame)
+    assert one_shot.startswith("| one-shot `decide`, coffee | SASE-SinGAN SIFID")
+    assert recognition.startswith("| recognition `decide` | A > B")

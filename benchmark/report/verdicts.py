@@ -76,8 +76,8 @@ STILL_LEARNING = "not testable: still learning"
 # what a run computed in, besides the spec's split_by: a CPU fp32 arm never meets a GPU bf16 arm (issue 20);
 # ``device_kind`` (cpu, cuda, ...) is derived from the record's config by benchmark.results.load_records
 NUMERICS = ("precision", "device_kind")
-COLUMNS = ["claim", "kind", "margin", "setting", "preset", "dataset", "recipe_id", "budget", "verdict", "test",
-           "alpha", "family_tests", "alpha_step", "n_a", "n_b", "mean_a", "mean_b", "diff", "diff_ci_low",
+COLUMNS = ["claim", "kind", "margin", "setting", "preset", "dataset", "image", "recipe_id", "budget", "verdict",
+           "test", "alpha", "family_tests", "alpha_step", "n_a", "n_b", "mean_a", "mean_b", "diff", "diff_ci_low",
            "diff_ci_high", "p_value", "p_adjusted", "p_opposite", "p_opposite_adjusted", "mdd", "mdd_alpha",
            "mdd_power", "guard", "guard_diff", "guard_ci_low", "guard_ci_high", "guard_p_adjusted",
            "guard_p_opposite_adjusted", "detail", "suite", "feature_extractor", "model_a", "model_b", "params_a",

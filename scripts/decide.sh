@@ -2,8 +2,9 @@
 # Run the deciding presets in the background-friendly way the reference was made: from a clean checkout of
 # HEAD (records must name a clean commit), one suite after another, both cores busy (--jobs 2), into one
 # results folder.  Completed runs are skipped and an interrupted one resumes from its checkpoint, so the same
-# command continues where a killed session stopped.  Hours on 2 cores: start it with nohup, then land
-# the completed records in the reference as they come (collect, report, notebooks, headline):
+# command continues where a killed session stopped; on a fresh machine the runs the reference holds count as
+# done.  Hours on 2 cores: start it with nohup, then land the completed records in the reference as they
+# come (collect, report, notebooks, headline):
 #
 #   nohup bash scripts/decide.sh > decide.log 2>&1 &
 #   bash scripts/land_reference.sh "${DECIDE_RESULTS:-$HOME/sase-decide}"
@@ -35,6 +36,12 @@ if [ ! -d "$tree" ]; then
 fi
 [ -z "$(git -C "$tree" status --porcelain)" ] || { echo "$tree is not clean; remove it and retry" >&2; exit 2; }
 mkdir -p "$results"
+# the committed reference's records count as done: on a fresh machine (an empty results folder) the runs that
+# landed are skipped, not trained again (same run key); records already there are left as they are
+for record in "$repo"/results/reference/records/*/*.json; do
+    landed=$results/records/$(basename "$(dirname "$record")")/$(basename "$record")
+    [ -e "$landed" ] || { mkdir -p "$(dirname "$landed")" && cp "$record" "$landed"; }
+done
 echo "deciding runs from commit $commit ($tree) into $results: $steps, $jobs side by side"
 cd "$tree"
 for step in $steps; do

@@ -48,3 +48,26 @@ def test_land_reference_asks_for_the_results_folder_and_runs_every_landing_step(
     for step in ("collect_reference.py", "-m benchmark report --results-dir results/reference",
                  "make_notebooks.py --execute", "headline.py"):
         assert step in text, step
+
+
+def test_on_a_fresh_results_folder_the_references_records_count_as_done(tmp_path):
+    """decide.sh copies the committed records into an empty results folder (same run keys: those runs are
+    skipped on a fresh machine) and leaves a record already there alone; no step runs here."""
+    import os
+    import subprocess
+
+    repo, results = SCRIPT.parents[1], tmp_path / "results"
+    reference = sorted(p.relative_to(repo / "results" / "reference") for p in
+                       (repo / "results" / "reference" / "records").glob("*/*.json"))
+    kept = results / reference[0]
+    kept.parent.mkdir(parents=True)
+    kept.write_text("{}")
+    env = {**os.environ, "DECIDE_RESULTS": str(results), "DECIDE_STEPS": " ", "TMPDIR": str(tmp_path)}
+    try:
+        done = subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True, cwd=repo)
+    finally:
+        for tree in tmp_path.glob("sase-decide-*"):
+            subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(tree)], capture_output=True)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.relative_to(results) for p in (results / "records").glob("*/*.json")) == reference
+    assert kept.read_text() == "{}"

@@ -246,7 +246,8 @@ def one_shot(record: Mapping[str, Any]) -> Convergence:
 
 RECOGNITION = ConvergenceTest(recognition, recognition_points, "epoch", "top-1 (%)", RECOGNITION_RULE)
 SYNTHESIS = ConvergenceTest(synthesis, synthesis_points, "training iteration", "FID", SYNTHESIS_RULE)
-ONE_SHOT = ConvergenceTest(one_shot, one_shot_points, "iteration (finest scale)", "reconstruction loss (MSE)",
+ONE_SHOT = ConvergenceTest(one_shot, one_shot_points, "iteration (finest scale)",
+                           "reconstruction loss (alpha x MSE; SinGAN: 10 x MSE)",
                            ONE_SHOT_RULE)
 
 

@@ -26,8 +26,11 @@ HEADER = ("| setting | claim | verdict | seeds (A / B) | mean A | mean B | A - B
           "|---|---|---|---|---|---|---|---|")
 
 
-def _num(value: float, digits: int = 2) -> str:
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+def _num(value: float, sign: str = "") -> str:
+    """Two decimals, or two significant digits below 0.1 (a SIFID of 0.0054 is not 0.01)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:{sign}.2g}" if 0 < abs(value) < 0.1 else f"{value:{sign}.2f}"
 
 
 def _named(value) -> bool:
@@ -39,8 +42,8 @@ def _diff(row: pd.Series) -> str:
     if pd.isna(row["diff"]):
         return "-"
     if pd.isna(row["diff_ci_low"]):
-        return f"{row['diff']:+.2f}"
-    return f"{row['diff']:+.2f} [{row['diff_ci_low']:+.2f}, {row['diff_ci_high']:+.2f}]"
+        return _num(row["diff"], "+")
+    return f"{_num(row['diff'], '+')} [{_num(row['diff_ci_low'], '+')}, {_num(row['diff_ci_high'], '+')}]"
 
 
 def rows(verdicts: pd.DataFrame) -> list:

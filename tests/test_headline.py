@@ -46,3 +46,10 @@ def test_a_one_shot_row_names_its_photo():
     one_shot, recognition = _headline().rows(frame)
     assert one_shot.startswith("| one-shot `decide`, coffee | SASE-SinGAN SIFID")
     assert recognition.startswith("| recognition `decide` | A > B")
+
+
+def test_small_values_keep_two_significant_digits():
+    frame = pd.DataFrame([{**_row("decide", "A < B", "inconclusive", diff=-0.5066, low=-0.8, high=-0.05),
+                           "mean_a": 0.00542, "mean_b": 0.512}])
+    (row,) = _headline().rows(frame)
+    assert "| 0.0054 | 0.51 | -0.51 [-0.80, -0.05] |" in row

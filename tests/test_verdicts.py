@@ -344,7 +344,7 @@ def _one_shot(ssim, diversity):
     return pd.DataFrame(rows)
 
 
-def test_structure_is_decided_only_together_with_diversity():
+def test_structure_and_sifid_are_decided_only_together_with_diversity():
     from benchmark.specs.one_shot import DIVERSITY_MARGIN
 
     better_ssim = ([0.25, 0.26, 0.24], [0.12, 0.13, 0.125])
@@ -353,12 +353,17 @@ def test_structure_is_decided_only_together_with_diversity():
     assert row["verdict"] == "reproduced" and row["guard_p_adjusted"] <= 0.05
     assert "diversity A - B" in row["guard"] and f"-{DIVERSITY_MARGIN:g}" in row["guard"]
     assert "together with the guard" in row["test"] and "decided together with diversity" in row["detail"]
-    assert row["family_tests"] == 6  # SSIM both ways, SIFID both ways, diversity both ways
+    assert row["family_tests"] == 6  # SSIM both ways, SIFID both ways, diversity both ways (shared by the two)
+    sifid = _verdict(compute_verdicts(_one_shot(better_ssim, same_diversity)), "SASE-SinGAN SIFID")
+    assert sifid["verdict"] == "reproduced" and sifid["guard_p_adjusted"] == row["guard_p_adjusted"]
     # better structure bought with much less diversity (copying the photo) is not the claim
     copying = ([0.35, 0.352, 0.348], [0.50, 0.502, 0.498])
     row = _verdict(compute_verdicts(_one_shot(better_ssim, copying)), "SASE-SinGAN preserves structure")
     assert row["p_adjusted"] <= 0.05 and row["guard_p_opposite_adjusted"] <= 0.05
     assert row["verdict"] == "not reproduced"
+    # a lower SIFID bought the same way is not the claim either: a copy of the photo has the photo's statistics
+    assert _verdict(compute_verdicts(_one_shot(better_ssim, copying)), "SASE-SinGAN SIFID")["verdict"] == \
+        "not reproduced"
     # diversity too noisy to show "not worse": inconclusive, however clear the structure gain
     noisy = ([0.3, 0.5, 0.7], [0.45, 0.5, 0.55])
     assert _verdict(compute_verdicts(_one_shot(better_ssim, noisy)), "SASE-SinGAN preserves")["verdict"] == \

@@ -28,7 +28,7 @@ A - B < -margin).  The 2m one-sided tests of the m tested claims of one setting 
 family-wise alpha 0.05 (valid whatever the dependence between the tests, which share arms).
 ``reproduced``: the claim's own test has Holm-adjusted p <= alpha (Holm's own rule, ``stats.holm``);
 ``not reproduced``: the opposite test has; ``inconclusive`` otherwise, and always with fewer than 2 seeds on
-a side.  ``family_tests`` is the family's size (2m, plus 2 per guard); ``alpha_step`` is the level the
+a side.  ``family_tests`` is the family's size (2m, plus 2 per distinct guard test); ``alpha_step`` is the level the
 claim's test met or missed at its own Holm step (alpha / (family_tests - rank), rank 0 for the smallest p);
 at the first step a test is at alpha / family_tests (without guards alpha / 2m: one side of a two-sided test
 at alpha / m).
@@ -43,7 +43,9 @@ A - B exceeds -margin + MDD.
 
 **Guarded claims** (a claim's ``guard``, e.g. SSIM at the coarsest scale only with diversity): the guard's
 non-inferiority test (A's guard metric not worse than B's by more than its margin) and its opposite join the
-same Holm family.  ``reproduced`` needs Holm to reject both the claim's test and the guard's (an
+same Holm family, once per pair: claims guarded by the same metric and margin on the same two models
+share the guard's two tests (one-shot: SSIM and SIFID both with diversity).  ``reproduced`` needs Holm to
+reject both the claim's test and the guard's (an
 intersection-union test: no further correction); ``not reproduced``: Holm rejects the claim's opposite or the
 guard's opposite (better structure bought with less diversity is not the claim).  The guard's difference,
 95% CI and adjusted p-values are in the row beside the claim's.
@@ -334,16 +336,20 @@ def _decide(rows: List[Dict[str, object]], alpha: float) -> None:
     each row's verdict from Holm's rejections (adjusted p <= alpha), and the MDD at the first Holm step's alpha."""
     tested = [r for r in rows if "verdict" not in r]
     guarded = [r for r in tested if "_guard_p" in r]
+    shared: Dict[tuple, Dict[str, object]] = {}
+    for r in guarded:  # one guard test per (guard, pair), shared by the claims it guards
+        shared.setdefault(_guard_key(r), r)
+    keys = list(shared)
     n = len(tested)
     holm = stats.holm([r["p_value"] for r in tested] + [r["p_opposite"] for r in tested]
-                      + [r["_guard_p"] for r in guarded] + [r["_guard_p_opposite"] for r in guarded], alpha)
+                      + [shared[k]["_guard_p"] for k in keys] + [shared[k]["_guard_p_opposite"] for k in keys], alpha)
     first = alpha / max(holm.m, 1)
     for r in rows:
         if "_std_a" in r:  # two seeds or more on each side, the convergence gate passed
             r["mdd"] = stats.min_detectable_difference(r["n_a"], r["n_b"], r.pop("_std_a"), r.pop("_std_b"),
                                                        first, POWER)
             r.update(mdd_alpha=first, mdd_power=POWER, family_tests=holm.m)
-    guard_at = {id(r): 2 * n + j for j, r in enumerate(guarded)}
+    guard_at = {id(r): 2 * n + keys.index(_guard_key(r)) for r in guarded}
     for i, r in enumerate(tested):
         r.update(p_adjusted=holm.adjusted[i], p_opposite_adjusted=holm.adjusted[n + i],
                  alpha_step=holm.step_alpha[i])
@@ -351,9 +357,9 @@ def _decide(rows: List[Dict[str, object]], alpha: float) -> None:
         guard_text = ""
         if id(r) in guard_at:
             j = guard_at[id(r)]
-            r.update(guard_p_adjusted=holm.adjusted[j], guard_p_opposite_adjusted=holm.adjusted[j + len(guarded)])
+            r.update(guard_p_adjusted=holm.adjusted[j], guard_p_opposite_adjusted=holm.adjusted[j + len(keys)])
             forward = forward and holm.rejected[j]
-            opposite = opposite or holm.rejected[j + len(guarded)]
+            opposite = opposite or holm.rejected[j + len(keys)]
             guard_text = (f"; decided together with {r['guard']}: adjusted p {r['guard_p_adjusted']:.3g} "
                           f"(opposite {r['guard_p_opposite_adjusted']:.3g})")
         r["verdict"] = "reproduced" if forward and not opposite else "not reproduced" if opposite else "inconclusive"
@@ -362,6 +368,12 @@ def _decide(rows: List[Dict[str, object]], alpha: float) -> None:
                        f"{whose}, both ways), family-wise alpha "
                        f"{alpha:g}: this test at step level {r['alpha_step']:.2g}, adjusted p "
                        f"{r['p_adjusted']:.3g} (opposite {r['p_opposite_adjusted']:.3g}){guard_text}; {_mdd_text(r)}")
+
+
+def _guard_key(r: Dict[str, object]) -> tuple:
+    """What makes two rows' guard tests one test: the guard (its text names metric, margin and statistics)
+    on the same two models."""
+    return r["guard"], r["model_a"], r["model_b"]
 
 
 def _mdd_text(r: Dict[str, object]) -> str:

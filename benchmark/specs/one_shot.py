@@ -3,8 +3,9 @@
 The paper claims SASE-SinGAN "preserves structure better than SinGAN".  Our reading, as data: a lower SIFID
 (the published measure; as published only with torchvision's Inception-v3 weights, :data:`PUBLISHED_SIFID`)
 and a higher SSIM at the coarsest scale (the weight-free structure measure), each a superiority test per
-image over seeds; the SSIM claim only together with diversity not worse by more than
-``DIVERSITY_MARGIN`` (copying the photo would win SSIM).
+image over seeds, and each only together with diversity not worse by more than ``DIVERSITY_MARGIN``:
+copying the photo wins both (a pyramid that reconstructs the photo for any noise has SIFID near 0 and SSIM
+near 1; measured: SASE-SinGAN on coffee, seed 0 of the deciding preset, diversity 0.04 against SinGAN's 0.36).
 """
 
 from __future__ import annotations
@@ -32,17 +33,19 @@ COLUMNS = (
     Column("diversity", "diversity", 3, valid=NON_NEGATIVE),
 )
 
-# SSIM at the coarsest scale rewards samples that copy the photo's layout, i.e. low diversity (issue 20), so
-# the structure claim is decided together with diversity: SASE-SinGAN's diversity not below SinGAN's by more
-# than DIVERSITY_MARGIN.  0.05 (diversity is a ratio of stds; SinGAN's is 0.42-0.56 on the reference photos, so
-# about a tenth of it) is our choice; it is in every verdict row, so a reader can disagree with it.
+# SSIM at the coarsest scale rewards samples that copy the photo's layout, i.e. low diversity (issue 20), and
+# so does SIFID (a copy's spatial statistics are the photo's), so both claims are decided together with
+# diversity: SASE-SinGAN's diversity not below SinGAN's by more than DIVERSITY_MARGIN.  0.05 (diversity is a
+# ratio of stds; SinGAN's is 0.42-0.56 on the reference photos, so about a tenth of it) is our choice; it is in
+# every verdict row, so a reader can disagree with it.  The two claims share the guard's tests (one Holm entry).
 DIVERSITY_MARGIN = 0.05
+DIVERSITY_GUARD = Guard("diversity", True, DIVERSITY_MARGIN, "diversity")
 
 CLAIMS = (
     Claim("SASE-SinGAN preserves structure better: SSIM at the coarsest scale > SinGAN's, diversity not worse",
-          "SASE-SinGAN", "SinGAN", "ssim_coarse", True, matched_size=False,
-          guard=Guard("diversity", True, DIVERSITY_MARGIN, "diversity")),
-    Claim("SASE-SinGAN SIFID < SinGAN SIFID", "SASE-SinGAN", "SinGAN", "sifid", False, matched_size=False),
+          "SASE-SinGAN", "SinGAN", "ssim_coarse", True, matched_size=False, guard=DIVERSITY_GUARD),
+    Claim("SASE-SinGAN SIFID < SinGAN SIFID, diversity not worse", "SASE-SinGAN", "SinGAN", "sifid", False,
+          matched_size=False, guard=DIVERSITY_GUARD),
 )
 
 NOTES = (

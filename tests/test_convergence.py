@@ -98,6 +98,18 @@ def test_one_shot_tiny_losses_are_flat_by_the_absolute_floor():
     assert cv.one_shot(_scales(lambda i: 1e-6 * (1 + (i > 1800)))).converged
 
 
+def test_one_shot_floor_is_a_quarter_of_an_8bit_level_of_the_reconstruction():
+    # SASE-SinGAN on coffee, seed 1, scale 2: a loss (10 x MSE) of 0.004 falling 12% moves the reconstruction's
+    # RMSE by 0.15 of a level: flat; SinGAN's finest scale drifting 20% at 0.02 moves it 0.6 levels: not flat
+    copy = cv.one_shot(_scales(lambda i: 0.00403 if i <= 1800 else 0.00356))
+    assert copy.converged and copy.figure > cv.RECON_CHANGE_LIMIT and "RMSE moved 0.1" in copy.what
+    drift = cv.one_shot(_scales(lambda i: 0.02 if i <= 1800 else 0.016))
+    assert not drift.converged and "RMSE moved 0.5" in drift.what
+    # the recipe's reconstruction weight converts the loss: at alpha 1 the same losses are 10x the MSE
+    assert not cv.one_shot({**_scales(lambda i: 0.00403 if i <= 1800 else 0.00356),
+                            "config": {"preset": {"recipe": {"alpha": 1.0}}}}).converged
+
+
 def test_one_shot_without_a_curve_or_with_too_few_points():
     res = cv.one_shot({"history": [{"scale": 0, "rec": 0.07}]})
     assert not res.converged and res.what == "no learning curve recorded" and math.isnan(res.figure)

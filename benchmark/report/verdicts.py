@@ -349,7 +349,8 @@ def _decide(rows: List[Dict[str, object]], alpha: float) -> None:
             r["mdd"] = stats.min_detectable_difference(r["n_a"], r["n_b"], r.pop("_std_a"), r.pop("_std_b"),
                                                        first, POWER)
             r.update(mdd_alpha=first, mdd_power=POWER, family_tests=holm.m)
-    guard_at = {id(r): 2 * n + keys.index(_guard_key(r)) for r in guarded}
+    position = {k: j for j, k in enumerate(keys)}
+    guard_at = {id(r): 2 * n + position[_guard_key(r)] for r in guarded}
     for i, r in enumerate(tested):
         r.update(p_adjusted=holm.adjusted[i], p_opposite_adjusted=holm.adjusted[n + i],
                  alpha_step=holm.step_alpha[i])

@@ -381,7 +381,7 @@ def cmd_run(args) -> int:
         f"{len(plan.models)} model(s) x {len(plan.seeds)} seed(s): {total} run(s){side}")
     if dist.is_main:
         plan = dataclasses.replace(plan, cost_hint=_print_estimate(spec, plan) or {})
-    counter = _Counter(total, plan.cost_hint, plan.models, len(plan.seeds))
+    counter = _Counter(total, plan.cost_hint, plan.models, total // max(1, len(plan.models)))
     _RUNS_STARTED.append(True)
     try:
         records = run_plan(plan, progress=_tqdm if dist.is_main and plan.jobs == 1 else Progress,
@@ -400,23 +400,34 @@ def _print_estimate(spec, plan):
     """A lower bound on the training time of the plan on this machine, from a few timed steps here; returns
     the seconds per model (the runner starts the longest first when runs go side by side), or None."""
     from benchmark.parallel import threads_per_job
-    from benchmark.runner import plan_size
+    from benchmark.runner import completed_runs, plan_size
     from benchmark.train.tune import threads
 
     estimate = spec.estimate_fn()
     if estimate is None:
         return None
+    runs, done = plan_size(plan), completed_runs(plan)
+    if sum(done.values()) >= runs:
+        return None  # nothing left to train: nothing to time
     _say("timing a few training steps of each model for the estimate ...")
     with threads(threads_per_job(plan.jobs) if plan.device.startswith("cpu") else None):
         per_model = estimate(plan)  # timed on the threads one job gets
     if per_model:
-        runs = plan_size(plan)
-        side = f", {plan.jobs} side by side" if plan.jobs > 1 else ""
-        total = sum(per_model.values()) / plan.jobs
-        _say(f"estimate on this machine: at least {total / 60:.1f} min of training for {runs} run(s){side} (timed "
-             "from a few steps of each model here; evaluation and profiling come on top; runs already completed "
-             "are skipped)")
+        _say(_estimate_line(per_model, runs, done, plan.jobs))
     return per_model
+
+
+def _estimate_line(per_model: Mapping[str, float], runs: int, done: Mapping[str, int], jobs: int) -> str:
+    """The estimate of the runs still to train: each model's timed total (all its runs) times the share of its
+    runs not yet completed (one-shot photos of other sizes are averaged), divided over the runs side by side."""
+    per_run = runs // max(1, len(per_model))
+    left = sum(cost * (per_run - done.get(m, 0)) / max(1, per_run) for m, cost in per_model.items()) / jobs
+    skipped = sum(done.values())
+    side = f", {jobs} side by side" if jobs > 1 else ""
+    todo = (f"the {runs - skipped} run(s) left of {runs} ({skipped} already completed, kept)" if skipped
+            else f"{runs} run(s)")
+    return (f"estimate on this machine: at least {left / 60:.1f} min of training for {todo}{side} (timed from a "
+            "few steps of each model here; evaluation and profiling come on top)")
 
 
 def _say(text: str) -> None:
@@ -436,12 +447,12 @@ class _Counter:
     the runs left).  Without them every run counts as one."""
 
     def __init__(self, total: int, costs: Optional[Mapping[str, float]] = None, models: Sequence[str] = (),
-                 seeds: int = 1) -> None:
+                 runs_per_model: int = 1) -> None:
         import time
 
         self.total, self.done, self.t0, self.clock = total, 0, time.monotonic(), time.monotonic
         self.costs = dict(costs) if costs and all(costs.get(m, 0) > 0 for m in models) else {}
-        self.left = sum(self.costs[m] for m in models) * seeds if self.costs else float(total)
+        self.left = sum(self.costs[m] for m in models) * runs_per_model if self.costs else float(total)
         self.trained = 0.0
 
     def _cost(self, model: str) -> float:

@@ -117,6 +117,22 @@ def check_locks(plan: "Plan") -> None:
                 RunLock(plan.results_dir, key, f"{plan.suite.name} {model} seed {seed}").acquire().release()
 
 
+def completed_runs(plan: "Plan") -> Dict[str, int]:
+    """How many of each model's runs in ``plan`` already have a completed record (and would be kept, not
+    trained again); all zero under ``rerun``.  For the estimate printed before a resumed suite."""
+    done = {model: 0 for model in plan.models}
+    if plan.rerun:
+        return done
+    known = RecordIndex(plan.results_dir).refresh()
+    for seed in plan.seeds:
+        for data in data_units(plan.suite, plan.preset, plan.data_path):
+            for model in plan.models:
+                key = run_key(plan.suite, plan.preset, model, seed, data, plan.device, plan.options)
+                previous = find_previous(known, plan.suite.name, key)
+                done[model] += bool(previous and previous["status"] == "completed")
+    return done
+
+
 def data_units(suite: cfg.Suite, preset: cfg.Preset, data_path: Optional[str]) -> List[Optional[str]]:
     """The data of each run: ``[data_path]``, or what the task spec's ``units`` makes of it (one-shot: one
     unit per image of a folder, or per photo of the preset's embedded set)."""

@@ -114,7 +114,7 @@ def test_the_suite_eta_weighs_runs_by_their_estimate_and_ignores_skipped_ones():
     from benchmark.cli import _Counter
 
     now = [0.0]
-    counter = _Counter(4, {"slow": 300.0, "fast": 100.0}, ["slow", "fast"], seeds=2)
+    counter = _Counter(4, {"slow": 300.0, "fast": 100.0}, ["slow", "fast"], runs_per_model=2)
     counter.clock, counter.t0 = (lambda: now[0]), 0.0
     assert counter.tick({"model": "slow", "skipped": True}) == "[1/4]"  # nothing trained yet: no guess
     now[0] = 200.0  # the fast run took twice its estimate: the rest will too
@@ -124,6 +124,46 @@ def test_the_suite_eta_weighs_runs_by_their_estimate_and_ignores_skipped_ones():
     plain = _Counter(2)  # no estimates: every run counts as one
     plain.clock, plain.t0 = (lambda: 60.0), 0.0
     assert plain.tick({"model": "x"}) == "[1/2, about 1 min left]"
+
+
+def test_the_suite_eta_counts_every_data_unit():
+    """One-shot: 2 models x 1 seed x 3 photos.  Each model has 3 runs, so after the first photo 2/3 of the
+    work is left (it once counted seeds only, and read "0 min left" from the second photo on)."""
+    from benchmark.cli import _Counter
+
+    now = [0.0]
+    counter = _Counter(6, {"a": 60.0, "b": 60.0}, ["a", "b"], runs_per_model=3)
+    counter.clock, counter.t0 = (lambda: now[0]), 0.0
+    now[0] = 60.0
+    counter.tick({"model": "a"})
+    assert counter.tick({"model": "b"}) == "[2/6, about 2 min left]"  # 2 runs in 60 s side by side: 4 left
+
+
+def test_the_estimate_counts_only_the_runs_left():
+    from benchmark.cli import _estimate_line
+
+    fresh = _estimate_line({"a": 600.0, "b": 1200.0}, 6, {"a": 0, "b": 0}, 2)
+    assert "at least 15.0 min of training for 6 run(s), 2 side by side" in fresh
+    resumed = _estimate_line({"a": 600.0, "b": 1200.0}, 6, {"a": 3, "b": 1}, 2)
+    # a: done; b: 2 of its 3 runs left -> 800 s, over 2 jobs
+    assert "at least 6.7 min of training for the 2 run(s) left of 6 (4 already completed, kept)" in resumed
+
+
+def test_completed_runs_counts_kept_records_per_model(tmp_path):
+    import dataclasses
+
+    from benchmark.results import write_record
+    from benchmark.runner import Plan, completed_runs
+
+    suite = SUITES.get("recognition")
+    preset = suite.preset("smoke")
+    plan = Plan(suite, preset, ["resnet_s32_b1m", "sase_resnet_s32_b1m"], [0, 1], tmp_path)
+    for seed, status in ((0, "completed"), (1, "interrupted")):
+        write_record(tmp_path, dict(run_id=f"r{seed}", suite="recognition", model="resnet_s32_b1m", dataset="d",
+                                    preset="smoke", seed=seed, status=status, started_at="2026-12-02T00:00:00",
+                                    run_key=run_key(suite, preset, "resnet_s32_b1m", seed, None, "cpu")))
+    assert completed_runs(plan) == {"resnet_s32_b1m": 1, "sase_resnet_s32_b1m": 0}  # the interrupted one resumes
+    assert completed_runs(dataclasses.replace(plan, rerun=True)) == {"resnet_s32_b1m": 0, "sase_resnet_s32_b1m": 0}
 
 
 def test_a_stopped_worker_starts_no_further_run(monkeypatch):

@@ -231,6 +231,11 @@ def _model_styles(pairs) -> Dict[tuple, str]:
     return out
 
 
+def _over_seeds(n: int) -> str:
+    """The legend's count: one seed is that seed's curve, not a mean."""
+    return "1 seed" if n == 1 else f"mean of {n} seeds"
+
+
 def _mean_std(runs: List[list]) -> tuple:
     """x, mean and std over runs at each x any run has (std 0 where one run has that x)."""
     by_x: Dict[float, list] = {}
@@ -262,7 +267,7 @@ def learning_curves(curves: Mapping[tuple, List[list]], xlabel: str, ylabel: str
                 px, py = zip(*sorted(points))
                 ax.plot(px, py, style, marker=markers[seed], ms=3.5, lw=0.6, color=color, alpha=0.45,
                         mfc="none")
-        ax.plot(xs, mean, style, lw=1.8, color=color, label=f"{model} (mean of {len(runs)} seeds)")
+        ax.plot(xs, mean, style, lw=1.8, color=color, label=f"{model} ({_over_seeds(len(runs))})")
         ax.fill_between(xs, [m - s for m, s in zip(mean, std)], [m + s for m, s in zip(mean, std)],
                         color=color, alpha=0.12, lw=0)
         ys_all += mean

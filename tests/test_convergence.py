@@ -94,6 +94,14 @@ def test_one_shot_a_still_falling_scale_is_not_converged_and_is_the_figure():
     assert not res.converged and res.figure > 0.3 and res.what.startswith("scale 1 of 2")
 
 
+def test_one_shot_a_rising_scale_has_stopped_improving():
+    # SinGAN and SASE-SinGAN on chelsea, seed 2, scale 0: 0.486 -> 0.543 (+11.8%) over the window is not learning
+    rise = cv.one_shot(_scales(lambda i: 0.486 if i < 1800 else 0.543))
+    assert rise.converged and rise.figure > cv.RECON_CHANGE_LIMIT and "rose 11.7%" in rise.what, rise.what
+    fall = cv.one_shot(_scales(lambda i: 0.543 if i < 1800 else 0.486))  # the same change downwards: learning
+    assert not fall.converged and "fell 10.5%" in fall.what
+
+
 def test_one_shot_tiny_losses_are_flat_by_the_absolute_floor():
     assert cv.one_shot(_scales(lambda i: 1e-6 * (1 + (i > 1800)))).converged
 

@@ -110,11 +110,16 @@ def check_locks(plan: "Plan") -> None:
     (each run still takes its lock when it starts: this only moves the refusal to the front)."""
     if not (Path(plan.results_dir) / "locks").exists():
         return  # nothing has ever run here
+    for model, seed, key in plan_keys(plan):
+        RunLock(plan.results_dir, key, f"{plan.suite.name} {model} seed {seed}").acquire().release()
+
+
+def plan_keys(plan: "Plan"):
+    """(model, seed, run key) of every run of ``plan``."""
     for seed in plan.seeds:
         for data in data_units(plan.suite, plan.preset, plan.data_path):
             for model in plan.models:
-                key = run_key(plan.suite, plan.preset, model, seed, data, plan.device, plan.options)
-                RunLock(plan.results_dir, key, f"{plan.suite.name} {model} seed {seed}").acquire().release()
+                yield model, seed, run_key(plan.suite, plan.preset, model, seed, data, plan.device, plan.options)
 
 
 def completed_runs(plan: "Plan") -> Dict[str, int]:
@@ -124,12 +129,9 @@ def completed_runs(plan: "Plan") -> Dict[str, int]:
     if plan.rerun:
         return done
     known = RecordIndex(plan.results_dir).refresh()
-    for seed in plan.seeds:
-        for data in data_units(plan.suite, plan.preset, plan.data_path):
-            for model in plan.models:
-                key = run_key(plan.suite, plan.preset, model, seed, data, plan.device, plan.options)
-                previous = find_previous(known, plan.suite.name, key)
-                done[model] += bool(previous and previous["status"] == "completed")
+    for model, _, key in plan_keys(plan):
+        previous = find_previous(known, plan.suite.name, key)
+        done[model] += bool(previous and previous["status"] == "completed")
     return done
 
 

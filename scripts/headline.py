@@ -47,9 +47,13 @@ def _diff(row: pd.Series) -> str:
 
 
 def rows(verdicts: pd.DataFrame) -> list:
-    """The headline rows of the deciding settings (claims tested or waiting; size claims left out)."""
+    """The headline rows of the deciding settings: claims tested or waiting for convergence.  Left out: size
+    claims, and claims with no run on one side (a preset that does not train that family, e.g. ResNet in
+    ``decide-long``; the report's verdict table still lists them, with the reason)."""
     deciding = verdicts[verdicts["preset"].isin(DECIDING_PRESETS)]
     deciding = deciding[~deciding["claim"].str.contains("with a smaller model", regex=False)]
+    one_sided = (deciding["verdict"] == "not testable") & ((deciding["n_a"] == 0) | (deciding["n_b"] == 0))
+    deciding = deciding[~one_sided]
     out = []
     for _, row in deciding.iterrows():
         setting = f"{row['suite']} `{row['preset']}`" + (f", {row['image']}" if _named(row.get("image")) else "")

@@ -40,6 +40,14 @@ def test_headline_rows_are_the_deciding_verdicts_with_ci_and_mdd(tmp_path, capsy
     assert _headline().main([str(tmp_path / "missing.csv")]) == 2
 
 
+def test_a_claim_with_no_run_on_one_side_is_left_out():
+    frame = pd.DataFrame([{**_row("decide-long", "A > ResNet", "not testable", math.nan, math.nan, math.nan,
+                                  math.nan), "n_b": 0},
+                          {**_row("decide-long", "A >= Swin", "not testable: still learning"), "n_b": 1}])
+    (row,) = _headline().rows(frame)
+    assert "A >= Swin" in row and "| 6 / 1 |" in row
+
+
 def test_a_one_shot_row_names_its_photo():
     frame = pd.DataFrame([{**_row("decide", "SASE-SinGAN SIFID < SinGAN SIFID", "inconclusive"), "suite": "one-shot",
                            "image": "coffee"}, _row("decide", "A > B", "inconclusive")])

@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmark.report.render import DECIDING_PRESETS  # noqa: E402
+from benchmark.report.verdicts import one_sided  # noqa: E402
 
 HEADER = ("| setting | claim | verdict | seeds (A / B) | mean A | mean B | A - B [95% CI] | MDD |\n"
           "|---|---|---|---|---|---|---|---|")
@@ -48,12 +49,11 @@ def _diff(row: pd.Series) -> str:
 
 def rows(verdicts: pd.DataFrame) -> list:
     """The headline rows of the deciding settings: claims tested or waiting for convergence.  Left out: size
-    claims, and claims with no run on one side (a preset that does not train that family, e.g. ResNet in
-    ``decide-long``; the report's verdict table still lists them, with the reason)."""
+    claims, and claims with no run on one side (``verdicts.one_sided``: the report lists them below its verdict
+    table, with the reason)."""
     deciding = verdicts[verdicts["preset"].isin(DECIDING_PRESETS)]
     deciding = deciding[~deciding["claim"].str.contains("with a smaller model", regex=False)]
-    one_sided = (deciding["verdict"] == "not testable") & ((deciding["n_a"] == 0) | (deciding["n_b"] == 0))
-    deciding = deciding[~one_sided]
+    deciding = deciding[~one_sided(deciding)]
     out = []
     for _, row in deciding.iterrows():
         setting = f"{row['suite']} `{row['preset']}`" + (f", {row['image']}" if _named(row.get("image")) else "")

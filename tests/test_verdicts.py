@@ -389,3 +389,19 @@ def test_arms_of_other_precisions_or_device_kinds_are_never_paired(tmp_path):
     table = compute_verdicts(count_once(with_defaults(frame)))
     assert set(table["verdict"]) == {"not testable"} and len(set(table["setting"])) == 2
     assert any(s.endswith("bf16, cuda") for s in table["setting"])
+
+
+def test_claims_with_no_run_on_one_side_are_listed_below_the_table_not_in_it(tmp_path):
+    from benchmark.report import render
+    from benchmark.report.verdicts import one_sided
+
+    frame = _recognition([80.0, 80.5, 81.0], [75.0, 75.4, 74.8], drop=("resnet_s32",))
+    table = compute_verdicts(frame)
+    assert one_sided(table).any() and not one_sided(table[table["n_b"] > 0]).any()
+    section = render._verdict_section(frame, tmp_path)
+    table_part, listed = section.split("Not tested in these settings", 1)
+    resnet = [c for c in table["claim"] if "> ResNet" in c]
+    assert resnet and all(c not in table_part and c in listed for c in resnet)
+    assert "no completed run of the default ResNet" in listed
+    assert "SE-ResNet" in table_part  # a claim with runs on both sides stays in the table
+    assert len(pd.read_csv(tmp_path / "verdicts.csv")) == len(table)  # the CSV keeps every claim

@@ -197,11 +197,32 @@ def _verdict_section(frame: pd.DataFrame, out: Path) -> str:
     title = "## Verdicts on the paper's claims\n\n"
     if table.empty:
         return title + "_No completed runs: every claim of the paper is inconclusive here._\n"
-    shown = _verdict_display(table)
+    untested = verdicts.one_sided(table)
+    shown = _verdict_display(table[~untested])
     latex = shown.drop(columns=["models (A / B)", "detail"])
     (out / "verdicts.tex").write_text(tables.to_latex(latex, "Verdicts on the claims of the SASE paper"))
     notes = VERDICT_NOTES.format(alpha=verdicts.ALPHA, min_seeds=verdicts.MIN_SEEDS, power=verdicts.POWER)
-    return f"{title}{tables.to_markdown(shown)}\n{notes}\n\nAlso as [CSV](verdicts.csv) and [LaTeX](verdicts.tex).\n"
+    return (f"{title}{tables.to_markdown(shown)}\n{notes}\n{untested_list(table[untested])}\n"
+            "Also as [CSV](verdicts.csv) (every claim, these too) and [LaTeX](verdicts.tex).\n")
+
+
+def untested_list(table: pd.DataFrame) -> str:
+    """The claims a setting cannot test because one side never ran there, one line per setting: not verdicts,
+    so they stay out of the table (and of Holm's family) and only their reasons are listed."""
+    if table.empty:
+        return ""
+    lines = ["Not tested in these settings, because one side has no run there (a preset that does not train "
+             "that family, or no model of the size the claim needs):\n"]
+    for where, rows in _by_setting(table, "`{}`"):
+        lines.append(f"- {where}:")
+        lines += [f"  - {r.claim}: {r.detail}" for r in rows.itertuples()]
+    return "\n".join(lines) + "\n"
+
+
+def _by_setting(table: pd.DataFrame, setting_format: str):
+    """(``setting, budget b1m``, its rows) per setting and budget, in the table's order."""
+    for (setting, budget), rows in table.groupby(["setting", table["budget"].fillna("-")], sort=False):
+        yield setting_format.format(setting) + ("" if budget == "-" else f", budget {budget}"), rows
 
 
 def verdict_summary(report: Path) -> List[str]:
@@ -213,9 +234,12 @@ def verdict_summary(report: Path) -> List[str]:
         table = pd.DataFrame()
     if table.empty:
         return ["verdicts: none (no completed runs)"]
-    lines = [f"verdicts on the paper's claims ({len(table)}; the tests behind them are in the report):"]
-    for (setting, budget), rows in table.groupby(["setting", table["budget"].fillna("-")], sort=False):
-        lines.append(f"  {setting}" + ("" if budget == "-" else f", budget {budget}") + ":")
+    untested = verdicts.one_sided(table)
+    lines = [f"verdicts on the paper's claims ({int((~untested).sum())}; the tests behind them are in the report, "
+             f"with the {int(untested.sum())} a setting cannot test for want of runs on one side):"]
+    table = table[~untested]
+    for where, rows in _by_setting(table, "{}"):
+        lines.append(f"  {where}:")
         width = max(len(str(v)) for v in rows["verdict"])
         lines += [f"    {r.verdict:<{width}}  {r.claim}  (seeds {r.n_a} / {r.n_b})" for r in rows.itertuples()]
     return lines

@@ -417,6 +417,13 @@ def compute_verdicts(frame: pd.DataFrame, claims: Optional[Tuple[Tuple[str, Clai
     return table.reindex(columns=COLUMNS) if not table.empty else pd.DataFrame(columns=COLUMNS)
 
 
+def one_sided(table: pd.DataFrame) -> pd.Series:
+    """The rows of claims a setting cannot test because one side never ran there (a preset that does not train
+    that family, e.g. ResNet in ``decide-long``): the report lists them below its verdict table, the README
+    headline leaves them out."""
+    return (table["verdict"] == "not testable") & ((table["n_a"] == 0) | (table["n_b"] == 0))
+
+
 def _settings(frame: pd.DataFrame, keys: List[str]):
     if frame.empty:
         return []
